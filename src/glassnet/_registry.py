@@ -1,0 +1,72 @@
+"""Name → class lookup shared by activations, losses, optimizers and initializers.
+
+Everything glassnet builds from a name (in code, on the command line or from a model file) goes
+through one of these registries, so an unknown name is always rejected the same way: a
+``ValueError`` that quotes the name and lists the valid ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A case-insensitive map from names (and aliases) to factories of one kind of object.
+
+    Parameters
+    ----------
+    kind : str
+        What the registry holds, used in error messages ("activation", "loss", ...).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._factories: dict[str, Callable[..., T]] = {}
+        self._canonical: dict[str, str] = {}
+
+    def register(self, name: str, factory: Callable[..., T], aliases: tuple[str, ...] = ()) -> None:
+        """Make ``factory`` reachable under ``name`` and each alias (names are lower-cased)."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{self.kind} name must be a non-empty string, got {name!r}")
+        for key in (name, *aliases):
+            self._factories[key.lower()] = factory
+            self._canonical[key.lower()] = name
+
+    def names(self) -> list[str]:
+        """The canonical names, sorted."""
+        return sorted(set(self._canonical.values()))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._factories
+
+    def canonical(self, name: str) -> str:
+        """The canonical spelling of ``name`` (which may be an alias)."""
+        self._check(name, self.kind)
+        return self._canonical[name.lower()]
+
+    def create(self, name: str, argument: str | None = None, **kwargs: object) -> T:
+        """Build the object registered under ``name``.
+
+        Raises
+        ------
+        ValueError
+            If ``name`` is not registered; the message lists the valid names.
+        """
+        self._check(name, argument or self.kind)
+        return self._factories[name.lower()](**kwargs)
+
+    def _check(self, name: object, argument: str) -> None:
+        if not isinstance(name, str):
+            article = "an" if self.kind[0] in "aeiou" else "a"
+            raise TypeError(
+                f"{argument} must be {article} {self.kind} name (one of {', '.join(self.names())}) "
+                f"or {article} {self.kind} object, got {type(name).__name__} {name!r}"
+            )
+        if name.lower() not in self._factories:
+            raise ValueError(
+                f"unknown {self.kind} {name!r} for {argument}; "
+                f"valid names are: {', '.join(self.names())}"
+            )

@@ -1,0 +1,221 @@
+"""Input checks shared by the network, the estimators and the command line.
+
+Every check raises before anything is changed, with a message that names the argument, says what
+was expected and quotes what was received. Inputs are never modified: a converted array is a new
+array whenever the conversion had to change anything.
+"""
+
+from __future__ import annotations
+
+import numbers
+import operator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
+    """Resolve ``dtype`` to ``float32`` or ``float64`` (the dtypes glassnet computes in)."""
+    try:
+        resolved = np.dtype(dtype)  # type: ignore[arg-type]
+    except TypeError:
+        resolved = None
+    if resolved not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must be 'float32' or 'float64', got {dtype!r}")
+    return resolved
+
+
+def check_int(value: object, name: str, minimum: int | None = None, allow_none: bool = False) -> int | None:
+    """Check that ``value`` is an integer (not a bool) no smaller than ``minimum``."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        expected = "an integer or None" if allow_none else "an integer"
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+    value = operator.index(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_float(
+    value: object,
+    name: str,
+    minimum: float | None = None,
+    maximum: float | None = None,
+    include_minimum: bool = True,
+    include_maximum: bool = True,
+) -> float:
+    """Check that ``value`` is a finite real number inside the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if minimum is not None and (value < minimum or (value == minimum and not include_minimum)):
+        bound = ">=" if include_minimum else ">"
+        raise ValueError(f"{name} must be {bound} {minimum}, got {value}")
+    if maximum is not None and (value > maximum or (value == maximum and not include_maximum)):
+        bound = "<=" if include_maximum else "<"
+        raise ValueError(f"{name} must be {bound} {maximum}, got {value}")
+    return value
+
+
+def check_bool(value: object, name: str) -> bool:
+    """Check that ``value`` is a bool (NumPy bools included)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
+def as_numeric_array(data: object, name: str) -> np.ndarray:
+    """Convert ``data`` to a NumPy array of real numbers without choosing a float dtype yet.
+
+    Raises
+    ------
+    TypeError
+        For strings, bytes, dates or objects that are not numbers.
+    ValueError
+        For complex numbers and ragged nested sequences.
+    """
+    if data is None:
+        raise TypeError(f"{name} must be array-like of numbers, got None")
+    if isinstance(data, (str, bytes)):
+        raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}: {data!r:.60}")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"{name} must be a rectangular array-like of numbers; it could not be converted "
+            f"to an array ({error})"
+        ) from None
+    kind = array.dtype.kind
+    if kind in "biuf":
+        return array
+    if kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {array.dtype}")
+    if kind == "O":
+        if any(isinstance(item, (complex, np.complexfloating)) for item in array.flat):
+            raise ValueError(f"Complex data not supported: {name} contains complex numbers")
+        try:
+            return array.astype(np.float64)
+        except (ValueError, TypeError):
+            bad = next(item for item in array.flat if not _is_number(item))
+            raise TypeError(
+                f"{name} must contain only numbers, but it contains {type(bad).__name__} {bad!r:.60}"
+            ) from None
+    if kind in "US":
+        raise TypeError(
+            f"{name} must contain numbers, got an array of strings (dtype {array.dtype}); "
+            "convert or encode the strings first"
+        )
+    raise TypeError(f"{name} must contain numbers, got an array of dtype {array.dtype}")
+
+
+def _is_number(item: object) -> bool:
+    try:
+        float(item)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(item, (str, bytes))
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``array`` holds NaN or infinity."""
+    # One reduction answers the common case; only a non-finite total needs the slower look.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(array, axis=None)
+    if np.isfinite(total):
+        return
+    if np.isnan(array).any():
+        raise ValueError(f"Input {name} contains NaN.")
+    if np.isinf(array).any():
+        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('{array.dtype}').")
+
+
+def check_x(
+    x: object,
+    dtype: np.dtype,
+    name: str = "x",
+    n_features: int | None = None,
+) -> np.ndarray:
+    """Validate a feature matrix and return it as a C-ordered array of ``dtype``.
+
+    Parameters
+    ----------
+    x : array-like of shape (n_samples, n_features)
+    dtype : numpy.dtype
+        float32 or float64; the result has exactly this dtype.
+    name : str
+        The argument's name in messages.
+    n_features : int, optional
+        The number of columns the caller expects.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_samples, n_features)
+        ``x`` itself when it already had the right dtype and order, otherwise a converted copy.
+    """
+    array = as_numeric_array(x, name)
+    if array.ndim != 2:
+        hint = ""
+        if array.ndim == 1:
+            hint = (
+                f" Reshape your data either using {name}.reshape(-1, 1) if it has a single feature"
+                f" or {name}.reshape(1, -1) if it contains a single sample."
+            )
+        shape = array.shape if array.ndim else "a scalar"
+        raise ValueError(
+            f"Expected a 2D array for {name} (n_samples, n_features), got {array.ndim}D array "
+            f"of shape {shape} instead.{hint}"
+        )
+    n_samples, n_columns = array.shape
+    if n_samples == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required: {name} is empty."
+        )
+    if n_columns == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required: {name} has no features."
+        )
+    if n_features is not None and n_columns != n_features:
+        raise ValueError(
+            f"{name} has {n_columns} features, but the network expects {n_features} "
+            f"(its first layer has n_inputs={n_features})"
+        )
+    with np.errstate(over="ignore"):
+        converted = np.asarray(array, dtype=dtype, order="C")
+    check_finite(converted, name)
+    return converted
+
+
+def check_sample_weight(sample_weight: object, n_samples: int, dtype: np.dtype) -> np.ndarray | None:
+    """Validate per-sample weights: finite, non-negative, not all zero, one per sample."""
+    if sample_weight is None:
+        return None
+    weights = as_numeric_array(sample_weight, "sample_weight")
+    if weights.ndim == 0:
+        weights = np.full(n_samples, weights, dtype=dtype)
+    if weights.ndim != 1:
+        raise ValueError(f"sample_weight must be 1D array of shape ({n_samples},), got shape {weights.shape}")
+    if weights.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per sample"
+        )
+    weights = np.asarray(weights, dtype=dtype)
+    check_finite(weights, "sample_weight")
+    if (weights < 0).any():
+        raise ValueError("Negative values in data passed to sample_weight: weights must be >= 0")
+    if not weights.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def check_same_length(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y") -> None:
+    """Raise if ``x`` and ``y`` do not have the same number of samples."""
+    if x.shape[0] != y.shape[0]:
+        raise ValueError(
+            f"Found input variables with inconsistent numbers of samples: "
+            f"{x_name} has {x.shape[0]} samples but {y_name} has {y.shape[0]}"
+        )

@@ -1,0 +1,339 @@
+"""Activation functions, each with its derivative written beside it.
+
+An activation maps a layer's pre-activation ``z`` (shape ``(n_samples, n_units)``) to its output
+``a = f(z)``. Its derivative is computed either from the output ``a`` or from ``z``; the class
+attribute ``derivative_uses`` says which, and the argument is named for what it is, so the mistake
+of handing ``z`` to a formula written for ``a`` (``1 - x**2`` for tanh, say) cannot happen silently.
+
+``backward(grad_output, a_or_z, out)`` multiplies the gradient with respect to ``a`` by ``f'`` and
+writes the result into ``out``, a buffer that overlaps neither input: the layer passes one it owns,
+so the training loop allocates nothing per step.
+
+Every function here is finite and silent (no overflow warning) for inputs up to ±1e4 and beyond.
+
+Custom activations subclass :class:`Activation` and call :func:`register`; check their derivative
+with :func:`glassnet.gradcheck`.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from ._registry import Registry
+from ._validation import check_float
+
+__all__ = [
+    "Activation",
+    "Identity",
+    "LeakyReLU",
+    "ReLU",
+    "Sigmoid",
+    "Softmax",
+    "Softplus",
+    "Tanh",
+    "get",
+    "names",
+    "register",
+]
+
+
+_CONSTANTS: dict[tuple[float, np.dtype], np.ndarray] = {}
+
+
+def constant(value: float, dtype: np.dtype) -> np.ndarray:
+    """A read-only 0-d array holding ``value`` in ``dtype``.
+
+    In a ufunc it costs less than a Python float, and it never changes a float32 computation
+    into a float64 one.
+    """
+    key = (value, dtype)
+    array = _CONSTANTS.get(key)
+    if array is None:
+        array = _CONSTANTS[key] = np.array(value, dtype)
+        array.flags.writeable = False
+    return array
+
+
+def exp_floor(dtype: np.dtype) -> np.ndarray:
+    """The smallest argument glassnet passes to ``exp`` for ``dtype``.
+
+    ``exp`` of anything below ``log(tiny)`` underflows (a floating-point error under
+    ``np.errstate(all="raise")``); the margin of 20 keeps results normal even after dividing by
+    a sum of up to ``e**20`` terms. Where it applies, the exact value is below ``1e-29``.
+    """
+    return constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
+
+
+class Activation:
+    """Base class: an element-wise (or row-wise, for softmax) function and its derivative.
+
+    Subclasses set ``name`` and ``derivative_uses`` (``"a"`` or ``"z"``) and implement
+    ``forward`` and ``derivative``; ``backward`` has a generic implementation that subclasses may
+    replace with an in-place one.
+    """
+
+    name: ClassVar[str] = ""
+    #: what ``derivative`` and ``backward`` take: the output ``"a"`` or the pre-activation ``"z"``
+    derivative_uses: ClassVar[str] = "a"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return ``f(z)``, written into ``out`` when given (``out`` may be ``z``)."""
+        raise NotImplementedError
+
+    def derivative(self, v: np.ndarray) -> np.ndarray:
+        """Return ``f'`` element-wise, from ``a`` or ``z`` as ``derivative_uses`` says."""
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Return ``grad_output * f'(v)``: the gradient with respect to ``z``.
+
+        Parameters
+        ----------
+        grad_output : ndarray of shape (n_samples, n_units)
+            Gradient of the loss with respect to the output ``a``.
+        v : ndarray of shape (n_samples, n_units)
+            ``a`` or ``z``, as ``derivative_uses`` says.
+        out : ndarray, optional
+            Where to write the result; must not overlap ``grad_output`` or ``v``.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_units)
+            ``out`` (or, for the identity, possibly ``grad_output`` itself: do not write to it).
+        """
+        return np.multiply(grad_output, self.derivative(v), out=out)
+
+    def __call__(self, z: np.ndarray) -> np.ndarray:
+        return self.forward(np.asarray(z))
+
+    def get_config(self) -> dict:
+        """Plain data that :func:`get` turns back into an equal activation."""
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_config().items()))))
+
+
+class Identity(Activation):
+    """``f(z) = z``; ``f'(z) = 1``. The output layer of a regression network."""
+
+    name = "identity"
+
+    def forward(self, z, out=None):
+        if out is None:
+            return z.copy()
+        if out is not z:
+            np.copyto(out, z)
+        return out
+
+    def derivative(self, a):
+        return np.ones_like(a)
+
+    def backward(self, grad_output, a, out=None):
+        return grad_output  # f' = 1: nothing to compute, nothing to copy
+
+
+class ReLU(Activation):
+    """``f(z) = max(0, z)`` element-wise (``np.maximum``, not the reduction ``np.max``).
+
+    ``f'`` is 1 where ``z > 0`` and 0 elsewhere. At ``z = 0`` the function has no derivative; we
+    take 0 there, as PyTorch and scikit-learn do, which ``a > 0`` gives exactly since
+    ``a > 0`` if and only if ``z > 0``.
+    """
+
+    name = "relu"
+
+    def forward(self, z, out=None):
+        return np.maximum(z, 0, out=out)
+
+    def derivative(self, a):
+        return (a > 0).astype(a.dtype)
+
+    def backward(self, grad_output, a, out=None):
+        return np.multiply(grad_output, a > 0, out=out)
+
+
+class LeakyReLU(Activation):
+    """``f(z) = z`` for ``z > 0`` and ``alpha * z`` otherwise; ``f'`` is 1 or ``alpha``.
+
+    Parameters
+    ----------
+    alpha : float, default=0.01
+        Slope for negative inputs, in ``[0, 1)`` so that ``a > 0`` if and only if ``z > 0``.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha: float = 0.01) -> None:
+        self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0, include_maximum=False)
+
+    def forward(self, z, out=None):
+        # for 0 <= alpha < 1, max(z, alpha * z) is z when z > 0 and alpha * z otherwise
+        scaled = np.multiply(z, self.alpha)
+        return np.maximum(z, scaled, out=out)
+
+    def derivative(self, a):
+        return np.where(a > 0, 1.0, self.alpha).astype(a.dtype)
+
+    def backward(self, grad_output, a, out=None):
+        return np.multiply(grad_output, self.derivative(a), out=out)
+
+    def get_config(self):
+        return {"name": self.name, "alpha": self.alpha}
+
+
+class Sigmoid(Activation):
+    """``f(z) = 1 / (1 + exp(-z))``; ``f'(z) = a * (1 - a)`` with ``a = f(z)``.
+
+    Computed as ``0.5 * tanh(z / 2) + 0.5``, the same function: ``exp(-z)`` overflows (with a
+    warning) for ``z`` below about -709, while ``tanh`` is bounded for every input.
+    """
+
+    name = "sigmoid"
+
+    def forward(self, z, out=None):
+        half = constant(0.5, z.dtype)
+        out = np.multiply(z, half, out=out)
+        np.tanh(out, out=out)
+        out *= half
+        out += half
+        return out
+
+    def derivative(self, a):
+        return a * (1.0 - a)
+
+    def backward(self, grad_output, a, out=None):
+        out = np.subtract(constant(1.0, a.dtype), a, out=out)
+        out *= a
+        out *= grad_output
+        return out
+
+
+_SIGMOID = Sigmoid()
+
+
+class Tanh(Activation):
+    """``f(z) = tanh(z)``; ``f'(z) = 1 - a**2`` with ``a = tanh(z)`` (the output, not ``z``)."""
+
+    name = "tanh"
+
+    def forward(self, z, out=None):
+        return np.tanh(z, out=out)
+
+    def derivative(self, a):
+        return 1.0 - a * a
+
+    def backward(self, grad_output, a, out=None):
+        out = np.multiply(a, a, out=out)
+        np.subtract(constant(1.0, a.dtype), out, out=out)
+        out *= grad_output
+        return out
+
+
+class Softplus(Activation):
+    """``f(z) = log(1 + exp(z))``; ``f'(z) = sigmoid(z)``.
+
+    Computed as ``max(z, 0) + log(1 + exp(−|z|))``, which never overflows. Its derivative
+    needs ``z``.
+    """
+
+    name = "softplus"
+    derivative_uses = "z"
+
+    def forward(self, z, out=None):
+        tail = np.abs(z)
+        np.negative(tail, out=tail)
+        np.maximum(tail, exp_floor(z.dtype), out=tail)
+        np.exp(tail, out=tail)
+        np.log1p(tail, out=tail)
+        out = np.maximum(z, constant(0.0, z.dtype), out=out)
+        out += tail
+        return out
+
+    def derivative(self, z):
+        return _SIGMOID.forward(z)
+
+    def backward(self, grad_output, z, out=None):
+        out = _SIGMOID.forward(z, out=out)
+        out *= grad_output
+        return out
+
+
+class Softmax(Activation):
+    """Row-wise ``f(z)_j = exp(z_j) / sum_k exp(z_k)``, for output layers.
+
+    Computed from ``z - max(z)`` so ``exp`` never overflows. Its derivative is a Jacobian per
+    sample, ``diag(a) - a a^T``; ``backward`` applies it without forming it:
+    ``a * (g - sum(g * a))``. With cross-entropy the network skips both and uses the fused
+    gradient ``a - y`` (see :mod:`glassnet.losses`).
+    """
+
+    name = "softmax"
+
+    def forward(self, z, out=None):
+        shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        np.maximum(shifted, exp_floor(z.dtype), out=shifted)
+        np.exp(shifted, out=shifted)
+        shifted /= shifted.sum(axis=1, keepdims=True)
+        return shifted
+
+    def derivative(self, a):
+        """The Jacobian ``da_i/dz_j`` of each row, shape ``(n_samples, n_units, n_units)``."""
+        return a[:, :, None] * (np.eye(a.shape[1], dtype=a.dtype) - a[:, None, :])
+
+    def backward(self, grad_output, a, out=None):
+        inner = np.einsum("ij,ij->i", grad_output, a)[:, None]
+        out = np.subtract(grad_output, inner, out=out)
+        out *= a
+        return out
+
+
+_REGISTRY: Registry[Activation] = Registry("activation")
+_REGISTRY.register("identity", Identity, aliases=("linear", "none"))
+_REGISTRY.register("relu", ReLU)
+_REGISTRY.register("leaky_relu", LeakyReLU)
+_REGISTRY.register("sigmoid", Sigmoid, aliases=("logistic",))
+_REGISTRY.register("tanh", Tanh)
+_REGISTRY.register("softplus", Softplus)
+_REGISTRY.register("softmax", Softmax)
+
+
+def get(activation: str | dict | Activation, argument: str = "activation") -> Activation:
+    """Return an :class:`Activation` from a name, a config dict or an instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid names.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, dict):
+        config = dict(activation)
+        name = config.pop("name", None)
+        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
+    return _REGISTRY.create(activation, argument)  # type: ignore[arg-type]
+
+
+def names() -> list[str]:
+    """The registered activation names."""
+    return _REGISTRY.names()
+
+
+def register(cls: type[Activation], aliases: tuple[str, ...] = ()) -> type[Activation]:
+    """Register a custom :class:`Activation` subclass under its ``name`` (usable as a decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Activation)) or not cls.name:
+        raise TypeError("register expects an Activation subclass with a non-empty `name`")
+    if cls.derivative_uses not in ("a", "z"):
+        raise ValueError(f"{cls.__name__}.derivative_uses must be 'a' or 'z', got {cls.derivative_uses!r}")
+    _REGISTRY.register(cls.name, cls, aliases)
+    return cls

@@ -1,0 +1,294 @@
+"""Loss functions: a value averaged over the batch, and its gradient with respect to the output.
+
+Convention for every loss: ``value`` is the per-sample loss (summed over output units) averaged over
+the samples, optionally weighted; ``gradient`` is the derivative of that average with respect to
+the network's output ``a`` (shape ``(n_samples, n_outputs)``), so it already carries the ``1/n``.
+
+``"mse"`` is the seed's loss: per sample ``½·Σ(a − y)²``, whose gradient per sample is ``a − y``.
+
+The cross-entropies are computed from the logits ``z`` of the output layer with log-sum-exp, never
+from probabilities, so they stay finite for logits of any size. Each is paired with the output
+activation it is the natural loss for (``fused_activation``): for those pairs the gradient with
+respect to ``z`` is simply ``a − y`` (softmax with categorical cross-entropy, sigmoid with binary
+cross-entropy), and the network uses it instead of multiplying by the activation's derivative.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from ._registry import Registry
+from ._validation import check_float
+from .activations import Sigmoid, exp_floor
+
+__all__ = [
+    "BinaryCrossEntropy",
+    "CrossEntropy",
+    "Huber",
+    "Loss",
+    "MeanAbsoluteError",
+    "MeanSquaredError",
+    "get",
+    "names",
+    "register",
+]
+
+
+def _weighted_mean(per_sample: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    if sample_weight is None:
+        return float(per_sample.mean())
+    return float(np.dot(per_sample, sample_weight) / sample_weight.sum())
+
+
+def _scale_rows(out: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray:
+    """Turn per-sample gradients into gradients of the (weighted) mean over the batch."""
+    if sample_weight is None:
+        if out.shape[0] != 1:
+            out *= 1.0 / out.shape[0]
+    else:
+        out *= (sample_weight / sample_weight.sum())[:, None]
+    return out
+
+
+class Loss:
+    """Base class for losses.
+
+    Subclasses implement ``per_sample(output, target)`` and ``gradient``; losses computed from
+    logits set ``fused_activation`` and implement the ``*_from_logits`` methods instead.
+    """
+
+    name: ClassVar[str] = ""
+    #: the output activation this loss is fused with (computed from its logits), or None
+    fused_activation: ClassVar[str | None] = None
+    #: whether the loss is meant for class labels (cross-entropies) rather than real targets
+    for_classification: ClassVar[bool | None] = None
+
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The loss of each sample, shape ``(n_samples,)``."""
+        raise NotImplementedError
+
+    def value(self, output: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None) -> float:
+        """The mean (or weighted mean) loss over the batch."""
+        return _weighted_mean(self.per_sample(output, target), sample_weight)
+
+    def gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The gradient of :meth:`value` with respect to ``output``, shape ``(n_samples, n_outputs)``."""
+        raise NotImplementedError
+
+    def value_and_gradient(self, output, target, sample_weight=None, out=None) -> float:
+        """Write the gradient into ``out`` and return the value (one pass where possible)."""
+        value = self.value(output, target, sample_weight)
+        self.gradient(output, target, sample_weight, out)
+        return value
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.get_config().items()))))
+
+
+class MeanSquaredError(Loss):
+    """Per sample ``½·Σ_j (a_j − y_j)²``, averaged over the batch: the seed's loss.
+
+    Gradient per sample: ``a − y`` (the ½ cancels the 2), divided by the batch size.
+    """
+
+    name = "mse"
+
+    def per_sample(self, output, target):
+        residual = output - target
+        return 0.5 * np.einsum("ij,ij->i", residual, residual)
+
+    def gradient(self, output, target, sample_weight=None, out=None):
+        out = np.subtract(output, target, out=out)
+        return _scale_rows(out, sample_weight)
+
+    def value_and_gradient(self, output, target, sample_weight=None, out=None):
+        residual = np.subtract(output, target, out=out)
+        if sample_weight is None:
+            value = 0.5 * float(np.vdot(residual, residual)) / residual.shape[0]
+        else:
+            value = _weighted_mean(0.5 * np.einsum("ij,ij->i", residual, residual), sample_weight)
+        _scale_rows(residual, sample_weight)
+        return value
+
+
+class MeanAbsoluteError(Loss):
+    """Per sample ``Σ_j |a_j − y_j|``, averaged over the batch. Gradient ``sign(a − y)``.
+
+    At ``a = y`` the absolute value has no derivative; we take 0 there (``np.sign``).
+    """
+
+    name = "mae"
+    for_classification = False
+
+    def per_sample(self, output, target):
+        return np.abs(output - target).sum(axis=1)
+
+    def gradient(self, output, target, sample_weight=None, out=None):
+        out = np.subtract(output, target, out=out)
+        np.sign(out, out=out)
+        return _scale_rows(out, sample_weight)
+
+
+class Huber(Loss):
+    """Per element ``½d²`` for ``|d| ≤ delta`` and ``delta·(|d| − ½delta)`` beyond, with ``d = a − y``;
+    summed over outputs, averaged over the batch. Gradient ``clip(d, −delta, delta)``.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        Where the loss turns from quadratic to linear.
+    """
+
+    name = "huber"
+    for_classification = False
+
+    def __init__(self, delta: float = 1.0) -> None:
+        self.delta = check_float(delta, "delta", minimum=0.0, include_minimum=False)
+
+    def per_sample(self, output, target):
+        d = np.abs(output - target)
+        quadratic = np.minimum(d, self.delta)
+        return (0.5 * quadratic * quadratic + self.delta * (d - quadratic)).sum(axis=1)
+
+    def gradient(self, output, target, sample_weight=None, out=None):
+        out = np.subtract(output, target, out=out)
+        np.clip(out, -self.delta, self.delta, out=out)
+        return _scale_rows(out, sample_weight)
+
+    def get_config(self):
+        return {"name": self.name, "delta": self.delta}
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy of a softmax output, from its logits.
+
+    Per sample ``−Σ_j y_j·log softmax(z)_j = logsumexp(z) − Σ_j y_j z_j`` (for targets that sum to
+    1), averaged over the batch. The gradient with respect to ``z`` is ``softmax(z) − y``.
+    """
+
+    name = "cross_entropy"
+    fused_activation = "softmax"
+    for_classification = True
+
+    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_norm = np.log(np.exp(np.maximum(shifted, exp_floor(shifted.dtype))).sum(axis=1))
+        # −Σ y·(shifted − log_norm), written so no 0·(−inf) can appear
+        return log_norm * target.sum(axis=1) - np.einsum("ij,ij->i", target, shifted)
+
+    def value_from_logits(self, logits, target, sample_weight=None) -> float:
+        return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
+
+    def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
+        """Return the loss and write ``d loss / d logits`` into ``out``."""
+        probabilities = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
+        shifted_dot_target = np.einsum("ij,ij->i", target, probabilities)
+        np.maximum(probabilities, exp_floor(probabilities.dtype), out=probabilities)
+        np.exp(probabilities, out=probabilities)
+        norm = probabilities.sum(axis=1)
+        per_sample = np.log(norm) * target.sum(axis=1) - shifted_dot_target
+        probabilities /= norm[:, None]
+        gradient = np.subtract(probabilities, target, out=probabilities)
+        _scale_rows(gradient, sample_weight)
+        return _weighted_mean(per_sample, sample_weight)
+
+    def per_sample(self, output, target):
+        # from probabilities, for reporting only: clipped so an exact 0 gives a large finite loss
+        tiny = np.finfo(output.dtype).tiny
+        return -np.einsum("ij,ij->i", target, np.log(np.clip(output, tiny, None)))
+
+
+class BinaryCrossEntropy(Loss):
+    """Binary cross-entropy of sigmoid outputs, from their logits, summed over output units.
+
+    Per element ``−y·log σ(z) − (1 − y)·log(1 − σ(z)) = max(z, 0) − z·y + log(1 + exp(−|z|))``.
+    The gradient with respect to ``z`` is ``σ(z) − y``.
+    """
+
+    name = "binary_cross_entropy"
+    fused_activation = "sigmoid"
+    for_classification = True
+
+    def per_sample_from_logits(self, logits, target):
+        tail = np.log1p(np.exp(np.maximum(-np.abs(logits), exp_floor(logits.dtype))))
+        elementwise = np.maximum(logits, 0) - logits * target + tail
+        return elementwise.sum(axis=1)
+
+    def value_from_logits(self, logits, target, sample_weight=None) -> float:
+        return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
+
+    def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
+        value = self.value_from_logits(logits, target, sample_weight)
+        gradient = _SIGMOID.forward(logits, out=out)
+        gradient -= target
+        _scale_rows(gradient, sample_weight)
+        return value
+
+    def per_sample(self, output, target):
+        eps = np.finfo(output.dtype).eps
+        p = np.clip(output, eps, 1 - eps)
+        return -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum(axis=1)
+
+
+_SIGMOID = Sigmoid()
+
+_REGISTRY: Registry[Loss] = Registry("loss")
+_REGISTRY.register("mse", MeanSquaredError, aliases=("squared_error", "mean_squared_error"))
+_REGISTRY.register("mae", MeanAbsoluteError, aliases=("absolute_error", "mean_absolute_error"))
+_REGISTRY.register("huber", Huber)
+_REGISTRY.register(
+    "cross_entropy",
+    CrossEntropy,
+    aliases=("categorical_cross_entropy", "categorical_crossentropy", "softmax_cross_entropy", "log_loss"),
+)
+_REGISTRY.register(
+    "binary_cross_entropy", BinaryCrossEntropy, aliases=("binary_crossentropy", "bce")
+)
+
+
+def get(loss: str | dict | Loss, argument: str = "loss") -> Loss:
+    """Return a :class:`Loss` from a name, a config dict or an instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid names.
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, dict):
+        config = dict(loss)
+        name = config.pop("name", None)
+        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
+    return _REGISTRY.create(loss, argument)  # type: ignore[arg-type]
+
+
+def names() -> list[str]:
+    """The registered loss names."""
+    return _REGISTRY.names()
+
+
+def register(cls: type[Loss], aliases: tuple[str, ...] = ()) -> type[Loss]:
+    """Register a custom :class:`Loss` subclass under its ``name`` (usable as a decorator)."""
+    if not (isinstance(cls, type) and issubclass(cls, Loss)) or not cls.name:
+        raise TypeError("register expects a Loss subclass with a non-empty `name`")
+    _REGISTRY.register(cls.name, cls, aliases)
+    return cls

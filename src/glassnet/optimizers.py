@@ -1,0 +1,326 @@
+"""Optimizers: update parameters in place from their gradients, keeping their own state.
+
+An optimizer never knows what a layer is. It sees a list of parameter arrays and the matching list
+of gradient arrays, and ``step(params, grads)`` changes the parameters in place. Its state (momentum
+velocities, Adam's moments, the step count) lives in the optimizer, in arrays of the parameters'
+dtype, and comes out of ``state_dict()`` as plain arrays for checkpoints.
+
+The update rules, with ``g`` the gradient, ``lr`` the learning rate and ``t`` the step count
+(starting at 1):
+
+* SGD: ``p -= lr * g``; with momentum ``v = momentum * v - lr * g`` then ``p += v``, or with
+  Nesterov ``p += momentum * v - lr * g`` (the form Keras and scikit-learn use).
+* Adam: ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g²``,
+  ``p -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + epsilon)``
+  (Kingma & Ba's efficient form, as in scikit-learn and Keras).
+* AdamW: Adam after decoupled weight decay ``p -= lr * weight_decay * p`` (Loshchilov & Hutter,
+  as in PyTorch); the decay applies to every parameter it is given.
+
+Each update is a few whole-array passes with ``out=``: nothing is allocated per step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import ClassVar
+
+import numpy as np
+
+from . import schedules
+from ._registry import Registry
+from ._validation import check_bool, check_float
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "get", "names"]
+
+
+class Optimizer:
+    """Base class.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule
+        The step size, or a :mod:`glassnet.schedules` schedule of the step count.
+    """
+
+    name: ClassVar[str] = ""
+    #: the names of the per-parameter state arrays, in ``state_dict()["slots"]``
+    slot_names: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, learning_rate: float | schedules.Schedule = 0.01) -> None:
+        if isinstance(learning_rate, (schedules.Schedule, dict)):
+            self.learning_rate: float | schedules.Schedule = schedules.get(learning_rate)
+        else:
+            self.learning_rate = check_float(learning_rate, "learning_rate", minimum=0.0, include_minimum=False)
+        #: number of steps taken
+        self.iterations = 0
+        self._slots: list[dict[str, np.ndarray]] = []
+        self._scratch: list[np.ndarray] = []
+        self._scalars: dict[str, np.ndarray] = {}
+        self._bound: Sequence[np.ndarray] | None = None
+
+    @property
+    def current_learning_rate(self) -> float:
+        """The learning rate the next step will use."""
+        if isinstance(self.learning_rate, schedules.Schedule):
+            return float(self.learning_rate(self.iterations))
+        return self.learning_rate
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        """Update every array in ``params`` in place from the matching array in ``grads``."""
+        if params is not self._bound:
+            self._bind(params)
+        learning_rate = self.learning_rate
+        if learning_rate.__class__ is not float:
+            learning_rate = self.current_learning_rate
+        self.iterations += 1
+        self._prepare(learning_rate, params[0].dtype)
+        for param, grad, slot, scratch in zip(params, grads, self._slots, self._scratch):
+            self._update(param, grad, slot, scratch)
+
+    def _bind(self, params: Sequence[np.ndarray]) -> None:
+        """Make state and scratch buffers match ``params``: kept if they do, zeros if not."""
+
+        def matches(arrays: list[np.ndarray]) -> bool:
+            return len(arrays) == len(params) and all(
+                a.shape == p.shape and a.dtype == p.dtype for a, p in zip(arrays, params)
+            )
+
+        slots_match = len(self._slots) == len(params) and all(
+            matches([slot[name] for slot in self._slots]) for name in self.slot_names
+        )
+        if not slots_match:
+            self._slots = [{name: np.zeros_like(p) for name in self.slot_names} for p in params]
+        if not matches(self._scratch):
+            self._scratch = [np.empty_like(p) for p in params]
+        # the network passes the same list every step, so these checks run once per binding
+        self._bound = params
+
+    def _scalar(self, key: str, value: float, dtype: np.dtype) -> np.ndarray:
+        # 0-d arrays of the parameters' dtype: cheaper in a ufunc than a Python float, and a
+        # float32 update stays float32. Rewritten only when the value changes.
+        entry = self._scalars.get(key)
+        if entry is None or entry[0] != value or entry[1].dtype != dtype:
+            entry = self._scalars[key] = (value, np.array(value, dtype))
+        return entry[1]
+
+    def _prepare(self, learning_rate: float, dtype: np.dtype) -> None:
+        """Compute the step's scalars once for all parameters."""
+        raise NotImplementedError
+
+    def _update(self, param: np.ndarray, grad: np.ndarray, slot: dict, scratch: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Forget all state: the next step is the first."""
+        self.iterations = 0
+        self._slots = []
+        self._bound = None
+
+    def state_dict(self) -> dict:
+        """The state as plain data: ``{"iterations": int, "slots": [{name: array}, ...]}``."""
+        return {
+            "iterations": self.iterations,
+            "slots": [{name: array.copy() for name, array in slot.items()} for slot in self._slots],
+        }
+
+    def load_state_dict(self, state: dict, params: Sequence[np.ndarray] | None = None) -> None:
+        """Restore what :meth:`state_dict` returned, checked against ``params`` when given."""
+        iterations = state.get("iterations")
+        if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or iterations < 0:
+            raise ValueError(f"optimizer state 'iterations' must be a non-negative integer, got {iterations!r}")
+        slots = state.get("slots", [])
+        for slot in slots:
+            if set(slot) != set(self.slot_names):
+                raise ValueError(
+                    f"{type(self).__name__} state needs slots {sorted(self.slot_names)}, got {sorted(slot)}"
+                )
+        if params is not None and slots:
+            if len(slots) != len(params):
+                raise ValueError(f"optimizer state has {len(slots)} parameter slots, expected {len(params)}")
+            for slot, param in zip(slots, params):
+                for name, array in slot.items():
+                    if array.shape != param.shape or array.dtype != param.dtype:
+                        raise ValueError(
+                            f"optimizer slot {name!r} has shape {array.shape} and dtype {array.dtype}, "
+                            f"expected {param.shape} and {param.dtype}"
+                        )
+        self.iterations = int(iterations)
+        self._slots = [{name: np.array(array, copy=True) for name, array in slot.items()} for slot in slots]
+        self._bound = None
+
+    def __getstate__(self) -> dict:
+        # scratch buffers and the binding are rebuilt on the next step; copying them is waste
+        state = self.__dict__.copy()
+        state.update(_bound=None, _scratch=[], _scalars={})
+        return state
+
+    def get_config(self) -> dict:
+        """Plain data that :func:`get` turns back into an equal optimizer (state excluded)."""
+        rate = self.learning_rate
+        return {
+            "name": self.name,
+            "learning_rate": rate.get_config() if isinstance(rate, schedules.Schedule) else rate,
+            **self._hyperparameters(),
+        }
+
+    def _hyperparameters(self) -> dict:
+        return {}
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with (Nesterov) momentum.
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.01
+    momentum : float, default=0.0
+        In ``[0, 1)``.
+    nesterov : bool, default=False
+        Use Nesterov's accelerated gradient (needs ``momentum > 0``).
+    """
+
+    name = "sgd"
+
+    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+        super().__init__(learning_rate)
+        self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False)
+        self.nesterov = check_bool(nesterov, "nesterov")
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
+        self.slot_names = ("velocity",) if self.momentum > 0 else ()
+
+    def _prepare(self, learning_rate, dtype):
+        self._lr = self._scalar("lr", learning_rate, dtype)
+        self._mu = self._scalar("momentum", self.momentum, dtype)
+
+    def _update(self, param, grad, slot, scratch):
+        np.multiply(grad, self._lr, out=scratch)  # lr * g
+        if not self.slot_names:
+            param -= scratch
+            return
+        velocity = slot["velocity"]
+        velocity *= self._mu
+        velocity -= scratch  # v = momentum * v - lr * g
+        if self.nesterov:
+            param -= scratch
+            np.multiply(velocity, self._mu, out=scratch)
+            param += scratch  # p += momentum * v - lr * g
+        else:
+            param += velocity
+
+    def _hyperparameters(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015).
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.001
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+        Added to ``sqrt(v)`` for numerical stability.
+    """
+
+    name = "adam"
+    slot_names = ("m", "v")
+
+    def __init__(self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8):
+        super().__init__(learning_rate)
+        self.beta_1 = check_float(beta_1, "beta_1", minimum=0.0, maximum=1.0, include_maximum=False)
+        self.beta_2 = check_float(beta_2, "beta_2", minimum=0.0, maximum=1.0, include_maximum=False)
+        self.epsilon = check_float(epsilon, "epsilon", minimum=0.0, include_minimum=False)
+
+    def _prepare(self, learning_rate, dtype):
+        t = self.iterations
+        step_size = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        self._one_minus_b1 = self._scalar("1-b1", 1.0 - self.beta_1, dtype)
+        self._one_minus_b2 = self._scalar("1-b2", 1.0 - self.beta_2, dtype)
+        self._eps = self._scalar("eps", self.epsilon, dtype)
+        self._step_size = self._scalar("step", step_size, dtype)
+
+    def _update(self, param, grad, slot, scratch):
+        m, v = slot["m"], slot["v"]
+        np.subtract(grad, m, out=scratch)
+        scratch *= self._one_minus_b1
+        m += scratch  # m = b1 m + (1 - b1) g
+        np.multiply(grad, grad, out=scratch)
+        scratch -= v
+        scratch *= self._one_minus_b2
+        v += scratch  # v = b2 v + (1 - b2) g²
+        np.sqrt(v, out=scratch)
+        scratch += self._eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= self._step_size
+        param -= scratch
+
+    def _hyperparameters(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Parameters
+    ----------
+    learning_rate : float or Schedule, default=0.001
+    weight_decay : float, default=0.01
+        Each step first shrinks every parameter by ``learning_rate * weight_decay`` of itself.
+    beta_1, beta_2, epsilon : float
+        As for :class:`Adam`.
+    """
+
+    name = "adamw"
+
+    def __init__(self, learning_rate=0.001, weight_decay: float = 0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
+
+    def _prepare(self, learning_rate, dtype):
+        super()._prepare(learning_rate, dtype)
+        self._shrink = self._scalar("shrink", 1.0 - learning_rate * self.weight_decay, dtype)
+
+    def _update(self, param, grad, slot, scratch):
+        if self.weight_decay:
+            param *= self._shrink
+        super()._update(param, grad, slot, scratch)
+
+    def _hyperparameters(self):
+        return {"weight_decay": self.weight_decay, **super()._hyperparameters()}
+
+
+_REGISTRY: Registry[Optimizer] = Registry("optimizer")
+_REGISTRY.register("sgd", SGD)
+_REGISTRY.register("adam", Adam)
+_REGISTRY.register("adamw", AdamW)
+
+
+def get(optimizer: str | dict | Optimizer, argument: str = "optimizer", **kwargs: object) -> Optimizer:
+    """Return an :class:`Optimizer` from a name (with keyword arguments), a config dict or an instance.
+
+    Raises
+    ------
+    ValueError
+        For an unknown name; the message lists the valid names.
+    """
+    if isinstance(optimizer, Optimizer):
+        if kwargs:
+            raise ValueError(f"{argument} is already an optimizer object; do not also pass {sorted(kwargs)}")
+        return optimizer
+    if isinstance(optimizer, dict):
+        config = {**optimizer, **kwargs}
+        name = config.pop("name", None)
+        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
+    return _REGISTRY.create(optimizer, argument, **kwargs)  # type: ignore[arg-type]
+
+
+def names() -> list[str]:
+    """The registered optimizer names."""
+    return _REGISTRY.names()

@@ -1,0 +1,107 @@
+import numpy as np
+import pytest
+
+from glassnet import losses
+from glassnet.activations import Sigmoid, Softmax
+
+rng = np.random.default_rng(0)
+
+
+def one_hot(labels, k):
+    out = np.zeros((len(labels), k))
+    out[np.arange(len(labels)), labels] = 1
+    return out
+
+
+def numeric_gradient(f, x, eps=1e-6):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[index] = eps
+        grad[index] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+
+
+def test_mse_is_the_seeds_loss():
+    a = np.array([[0.2, 0.9], [0.6, 0.1]])
+    y = np.array([[0.0, 1.0], [1.0, 0.0]])
+    mse = losses.get("mse")
+    # per sample ½·Σ(a − y)², averaged over the batch
+    expected = (0.5 * (0.2**2 + 0.1**2) + 0.5 * (0.4**2 + 0.1**2)) / 2
+    assert mse.value(a, y) == pytest.approx(expected, rel=1e-14)
+    # gradient per sample a − y, divided by the batch size
+    np.testing.assert_allclose(mse.gradient(a, y), (a - y) / 2)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber"])
+def test_output_losses_gradient(name):
+    loss = losses.get(name)
+    a = rng.normal(size=(5, 3))
+    y = rng.normal(size=(5, 3))
+    np.testing.assert_allclose(loss.gradient(a, y), numeric_gradient(lambda v: loss.value(v, y), a), rtol=1e-6, atol=1e-9)
+    out = np.empty_like(a)
+    value = loss.value_and_gradient(a, y, out=out)
+    assert value == pytest.approx(loss.value(a, y))
+    np.testing.assert_allclose(out, loss.gradient(a, y))
+
+
+def test_huber_is_quadratic_then_linear():
+    huber = losses.Huber(delta=1.0)
+    a = np.array([[0.5, 3.0]])
+    assert huber.value(a, np.zeros((1, 2))) == pytest.approx(0.5 * 0.25 + (3.0 - 0.5))
+
+
+@pytest.mark.parametrize(("name", "activation"), [("cross_entropy", Softmax()), ("binary_cross_entropy", Sigmoid())])
+def test_cross_entropies_from_logits(name, activation):
+    loss = losses.get(name)
+    z = rng.normal(scale=2, size=(6, 3))
+    if name == "cross_entropy":
+        y = one_hot(rng.integers(0, 3, 6), 3)
+        reference = -(y * np.log(activation.forward(z))).sum(axis=1).mean()
+    else:
+        y = rng.integers(0, 2, (6, 3)).astype(float)
+        p = activation.forward(z)
+        reference = -(y * np.log(p) + (1 - y) * np.log(1 - p)).sum(axis=1).mean()
+    assert loss.value_from_logits(z, y) == pytest.approx(reference, rel=1e-12)
+    out = np.empty_like(z)
+    value = loss.value_and_gradient_from_logits(z, y, out=out)
+    assert value == pytest.approx(reference, rel=1e-12)
+    # the fused gradient a − y is the derivative with respect to the logits
+    np.testing.assert_allclose(out, (activation.forward(z) - y) / 6, rtol=1e-10)
+    np.testing.assert_allclose(out, numeric_gradient(lambda v: loss.value_from_logits(v, y), z), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropies_are_finite_for_huge_logits(name, dtype):
+    loss = losses.get(name)
+    z = np.array([[1e4, -1e4], [-1e4, 1e4]], dtype=dtype)
+    y = np.array([[0.0, 1.0], [0.0, 1.0]], dtype=dtype)
+    out = np.empty_like(z)
+    with np.errstate(all="raise"):
+        value = loss.value_and_gradient_from_logits(z, y, out=out)
+    assert np.isfinite(value) and np.all(np.isfinite(out))
+    assert value == pytest.approx(1e4, rel=1e-6)  # the first sample is 2e4 wrong, the second right
+    assert out.dtype == dtype
+
+
+def test_sample_weights_make_a_weighted_mean():
+    mse = losses.get("mse")
+    a = rng.normal(size=(4, 2))
+    y = rng.normal(size=(4, 2))
+    w = np.array([1.0, 0.0, 2.0, 1.0])
+    per_sample = 0.5 * ((a - y) ** 2).sum(axis=1)
+    assert mse.value(a, y, w) == pytest.approx((per_sample * w).sum() / w.sum())
+    np.testing.assert_allclose(mse.gradient(a, y, w), (a - y) * (w / w.sum())[:, None])
+
+
+def test_unknown_loss():
+    with pytest.raises(ValueError, match=r"unknown loss 'hinge'.*cross_entropy.*mse"):
+        losses.get("hinge")
+
+
+def test_aliases():
+    assert isinstance(losses.get("log_loss"), losses.CrossEntropy)
+    assert isinstance(losses.get("squared_error"), losses.MeanSquaredError)
+    with pytest.raises(ValueError, match="delta must be > 0"):
+        losses.Huber(delta=0)

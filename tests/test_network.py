@@ -1,0 +1,346 @@
+import itertools
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from conftest import assert_unchanged, network_state
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def seed_network(random_state=0, sizes=(2, 25, 50, 25, 2), dtype="float64"):
+    net = gn.NeuralNetwork(loss="mse", optimizer=gn.SGD(learning_rate=0.01), random_state=random_state, dtype=dtype)
+    for n_in, n_out in itertools.pairwise(sizes):
+        net.add_layer(gn.Layer(n_in, n_out, "sigmoid", "seed"))
+    return net
+
+
+def test_one_hand_computed_step_of_the_seed():
+    """One per-sample step of the seed's algorithm, written out with its errors fixed."""
+    net = seed_network(sizes=(2, 3, 2))
+    w1 = np.array([[0.1, -0.2, 0.3], [0.4, 0.5, -0.6]])
+    b1 = np.array([0.01, -0.02, 0.03])
+    w2 = np.array([[0.7, -0.8], [0.9, 0.1], [-0.3, 0.2]])
+    b2 = np.array([0.05, -0.05])
+    net.layers[0].weights, net.layers[0].bias = w1, b1
+    net.layers[1].weights, net.layers[1].bias = w2, b2
+    x = np.array([[0.5, -1.5]])
+    t = np.array([[0.0, 1.0]])  # label 1, one-hot
+
+    a1 = sigmoid(x @ w1 + b1)
+    a2 = sigmoid(a1 @ w2 + b2)
+    dz2 = (a2 - t) * a2 * (1 - a2)  # Loss = ½(y − t)², dLoss/dy = y − t
+    dw2, db2 = a1.T @ dz2, dz2.sum(axis=0)
+    dz1 = (dz2 @ w2.T) * a1 * (1 - a1)  # uses w2 before the update, as the seed does
+    dw1, db1 = x.T @ dz1, dz1.sum(axis=0)
+
+    history = net.train(x, [1], epochs=1, batch_size=1, shuffle=False)
+    np.testing.assert_allclose(net.layers[0].weights, w1 - 0.01 * dw1, rtol=1e-14)
+    np.testing.assert_allclose(net.layers[0].bias, b1 - 0.01 * db1, rtol=1e-14)
+    np.testing.assert_allclose(net.layers[1].weights, w2 - 0.01 * dw2, rtol=1e-14)
+    np.testing.assert_allclose(net.layers[1].bias, b2 - 0.01 * db2, rtol=1e-14)
+    assert history.loss == [pytest.approx(0.5 * ((a2 - t) ** 2).sum(), rel=1e-14)]
+
+
+def test_exact_outputs_through_two_layers():
+    net = gn.NeuralNetwork(random_state=0)
+    net.add_layer(gn.Layer(2, 2, "relu"))
+    net.add_layer(gn.Layer(2, 1, "identity"))
+    net.layers[0].weights, net.layers[0].bias = [[1, 2], [3, -4]], [0, 1]
+    net.layers[1].weights, net.layers[1].bias = [[2], [-1]], [0.5]
+    out = net.forward([[1, 1], [2, 0]])
+    # hidden: [[4, 0 (relu of -1)], [2, 5]] → output: [[8.5], [-0.5]]
+    np.testing.assert_array_equal(out, [[8.5], [-0.5]])
+
+
+def test_backward_fills_gradients_and_changes_no_parameter():
+    net = seed_network()
+    before = net.parameters.copy()
+    x = np.random.default_rng(0).normal(size=(5, 2))
+    loss = net.backward(x, [0, 1, 1, 0, 1])
+    assert loss > 0
+    np.testing.assert_array_equal(net.parameters, before)
+    assert all(np.abs(layer.grad_weights).sum() > 0 for layer in net.layers)
+
+
+def test_minibatch_gradient_is_the_mean_of_per_sample_gradients():
+    net = gn.NeuralNetwork.from_sizes([3, 6, 4], activation="tanh", loss="cross_entropy", random_state=0)
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(7, 3)), rng.integers(0, 4, 7)
+    batch_loss = net.backward(x, y)
+    batch_grads = net.gradients.copy()
+    per_sample = []
+    losses = []
+    for i in range(7):
+        losses.append(net.backward(x[i : i + 1], y[i : i + 1]))
+        per_sample.append(net.gradients.copy())
+    np.testing.assert_allclose(batch_grads, np.mean(per_sample, axis=0), rtol=1e-12, atol=1e-15)
+    assert batch_loss == pytest.approx(np.mean(losses), rel=1e-12)
+
+
+def test_layers_are_views_of_one_parameter_vector():
+    net = seed_network()
+    assert net.parameters.size == sum(layer.n_parameters for layer in net.layers) == 2702
+    net.layers[2].weights[0, 0] = 123.0
+    assert 123.0 in net.parameters
+    net.parameters[...] = 0
+    assert not net.layers[1].bias.any()
+
+
+def test_same_seed_gives_identical_weights_and_history(moons):
+    x, y = moons
+    runs = []
+    for _ in range(2):
+        net = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=42)
+        history = net.train(x, y, epochs=3, batch_size=16, validation_data=(x[:50], y[:50]))
+        runs.append((net.parameters.copy(), history.as_dict()))
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    assert runs[0][1]["loss"] == runs[1][1]["loss"]
+    assert runs[0][1]["val_accuracy"] == runs[1][1]["val_accuracy"]
+    other = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="relu", loss="cross_entropy", random_state=43)
+    assert not np.array_equal(other.parameters, runs[0][0])
+
+
+def test_generator_as_random_state_is_used_not_copied():
+    rng = np.random.default_rng(3)
+    net = gn.NeuralNetwork.from_sizes([2, 3, 1], random_state=rng)
+    assert net.rng is rng
+
+
+def test_no_global_random_state_is_touched(moons):
+    x, y = moons
+    np.random.seed(0)  # noqa: NPY002 (the global state is what this test watches)
+    expected = np.random.random()  # noqa: NPY002
+    np.random.seed(0)  # noqa: NPY002
+    net = gn.NeuralNetwork.from_sizes([2, 5, 2], activation="relu", loss="cross_entropy", random_state=None)
+    net.train(x, y, epochs=1)
+    assert np.random.random() == expected  # noqa: NPY002
+
+
+def test_float32_end_to_end(moons):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 16, 2], activation="relu", loss="cross_entropy", optimizer="adam", dtype="float32", random_state=0
+    )
+    net.train(x, y, epochs=2, batch_size=32)
+    assert net.parameters.dtype == np.float32 and net.gradients.dtype == np.float32
+    for layer in net.layers:
+        assert layer.weights.dtype == layer.grad_weights.dtype == np.float32
+        for buffer in layer._buffers.values():
+            assert all(b.dtype == np.float32 for b in buffer[:4])
+    for slot in net.optimizer.state_dict()["slots"]:
+        assert all(array.dtype == np.float32 for array in slot.values())
+    assert net.predict_output(x).dtype == np.float32
+    assert net.predict_proba(x).dtype == np.float32
+
+
+def test_any_number_of_classes():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 4))
+    y = np.argmax(x @ rng.normal(size=(4, 5)), axis=1)
+    net = gn.NeuralNetwork.from_sizes([4, 16, 5], activation="relu", loss="cross_entropy", optimizer="adam", learning_rate=0.01, random_state=0)
+    net.train(x, y, epochs=60, batch_size=20)
+    assert net.accuracy(x, y) > 0.9
+    proba = net.predict_proba(x)
+    assert proba.shape == (200, 5)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert set(net.predict(x)) <= set(range(5))
+
+
+def test_single_sigmoid_output_binary():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    net = gn.NeuralNetwork.from_sizes([2, 1], loss="binary_cross_entropy", optimizer="adam", learning_rate=0.05, random_state=0)
+    net.train(x, y, epochs=50)
+    assert net.task == "classification" and net.n_classes == 2
+    assert net.accuracy(x, y) > 0.95
+    proba = net.predict_proba(x)
+    np.testing.assert_array_equal(net.predict(x), (proba[:, 1] >= 0.5).astype(int))
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_regression_targets_1d_and_2d(loss):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(300, 2))
+    y = x[:, 0] * 2 - x[:, 1]
+    net = gn.NeuralNetwork.from_sizes([2, 16, 1], activation="tanh", loss=loss, optimizer="adam", learning_rate=0.01, random_state=0)
+    net.train(x, y, epochs=80, batch_size=16)
+    assert net.task == "regression"
+    prediction = net.predict(x)
+    assert prediction.shape == (300,)
+    assert np.mean((prediction - y) ** 2) < 0.02
+    y2 = np.column_stack([y, -y])
+    net2 = gn.NeuralNetwork.from_sizes([2, 16, 2], activation="tanh", loss=loss, optimizer="adam", learning_rate=0.01, random_state=0)
+    net2.train(x, y2, epochs=80, batch_size=16)
+    assert net2.predict(x).shape == (300, 2)
+
+
+def test_integer_regression_target_with_one_output_is_regression():
+    net = gn.NeuralNetwork.from_sizes([1, 1], random_state=0)
+    net.train(np.arange(10.0).reshape(-1, 1), np.arange(10), epochs=1)
+    assert net.task == "regression"
+
+
+def test_summary_lists_layers_and_parameter_counts():
+    text = seed_network().summary()
+    assert "2 → 25" in text and "1,300" in text and "total parameters: 2,702" in text
+    assert "sigmoid" in text and "mse" in text
+
+
+def test_copy_and_astype_are_independent():
+    net = seed_network()
+    clone = net.copy()
+    clone.parameters[...] = 0
+    assert net.parameters.any()
+    assert clone.layers[0].weights is not net.layers[0].weights and not clone.layers[0].weights.any()
+    f32 = net.astype("float32")
+    assert f32.parameters.dtype == np.float32
+    np.testing.assert_allclose(f32.parameters, net.parameters, rtol=1e-6)
+
+
+def test_pickle_round_trip_keeps_layers_tied_to_the_vector():
+    import pickle
+
+    net = seed_network()
+    restored = pickle.loads(pickle.dumps(net))
+    np.testing.assert_array_equal(restored.parameters, net.parameters)
+    restored.parameters[...] = 1.0
+    assert (restored.layers[3].bias == 1.0).all()
+
+
+def test_add_layer_after_training_keeps_existing_weights(moons):
+    x, y = moons
+    net = gn.NeuralNetwork(random_state=0, loss="cross_entropy")
+    net.add_layer(gn.Layer(2, 4, "relu"))
+    weights = net.layers[0].weights.copy()
+    net.add_layer(gn.Layer(4, 2, "softmax"))
+    np.testing.assert_array_equal(net.layers[0].weights, weights)
+    net.train(x, y, epochs=1)
+
+
+# ---------------------------------------------------------------- errors: clear, and nothing changes
+def test_mismatched_layer_sizes_name_both_layers():
+    net = seed_network(sizes=(2, 25, 50))
+    before = network_state(net)
+    with pytest.raises(ValueError, match=r"layer 2 \(Layer\(40, 2.*takes 40 inputs, but layer 1 \(Layer\(25, 50.*has 50 outputs"):
+        net.add_layer(gn.Layer(40, 2, "sigmoid"))
+    assert_unchanged(net, before)
+
+
+def test_layer_cannot_join_two_networks():
+    layer = gn.Layer(2, 2)
+    gn.NeuralNetwork([layer])
+    with pytest.raises(ValueError, match="already belongs to a network"):
+        gn.NeuralNetwork([layer])
+    with pytest.raises(TypeError, match="add_layer expects a glassnet.Layer"):
+        gn.NeuralNetwork().add_layer("dense")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"loss": "hinge"}, ValueError, "unknown loss 'hinge'.*valid names"),
+        ({"optimizer": "rmsprop"}, ValueError, "unknown optimizer 'rmsprop'.*valid names"),
+        ({"dtype": "float16"}, ValueError, "dtype must be 'float32' or 'float64'"),
+        ({"task": "ranking"}, ValueError, "task must be"),
+        ({"l2": -1.0}, ValueError, "l2 must be >= 0"),
+        ({"random_state": "seed"}, TypeError, "random_state must be None"),
+        ({"optimizer": gn.Adam(), "learning_rate": 0.1}, ValueError, "already an optimizer object"),
+    ],
+)
+def test_constructor_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        gn.NeuralNetwork(**kwargs)
+
+
+X_OK = np.random.default_rng(0).normal(size=(6, 2))
+Y_OK = np.array([0, 1, 0, 1, 1, 0])
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "match"),
+    [
+        (X_OK, Y_OK[:5], ValueError, "inconsistent numbers of samples: x has 6 samples but y has 5"),
+        (X_OK[:, :1], Y_OK, ValueError, "x has 1 features, but the network expects 2"),
+        (np.where(np.eye(6, 2) > 0, np.nan, X_OK), Y_OK, ValueError, "Input x contains NaN"),
+        (np.where(np.eye(6, 2) > 0, np.inf, X_OK), Y_OK, ValueError, "Input x contains infinity"),
+        (X_OK, [0, 1, 0, 1, np.nan, 0], ValueError, "Input y contains NaN"),
+        (X_OK, [0, 1, 0, 1, np.inf, 0], ValueError, "Input y contains infinity"),
+        (X_OK, [0, 1, 0, 1, 2, 0], ValueError, r"label 2.*labels must be integers in \[0, 1\]"),
+        (X_OK, [0, 1, 0, 1, -1, 0], ValueError, r"label -1.*labels must be integers in \[0, 1\]"),
+        (X_OK, [0, 1, 0, 1, 0.5, 0], ValueError, "integer class labels"),
+        (np.empty((0, 2)), [], ValueError, "0 sample"),
+        (X_OK[0], Y_OK, ValueError, "Expected a 2D array.*reshape"),
+        (X_OK[None], Y_OK, ValueError, "Expected a 2D array for x.*got 3D"),
+        (X_OK + 1j, Y_OK, ValueError, "Complex data not supported"),
+        (np.array([["a", "b"]] * 6), Y_OK, TypeError, "array of strings"),
+        ([[1, 2], [3]] * 3, Y_OK, ValueError, "rectangular"),
+        (X_OK, "abcdef", TypeError, "y must be array-like of numbers"),
+    ],
+)
+def test_train_rejects_bad_data_and_changes_nothing(x, y, error, match):
+    net = seed_network(sizes=(2, 4, 2))
+    net.task = "classification"
+    before = network_state(net)
+    with pytest.raises(error, match=match):
+        net.train(x, y, epochs=1)
+    assert_unchanged(net, before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"epochs": 0}, ValueError, "epochs must be >= 1"),
+        ({"epochs": 1.5}, TypeError, "epochs must be an integer"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),
+        ({"validation_data": ([[1.0, 2.0]], [0, 1])}, ValueError, "inconsistent numbers of samples"),
+        ({"validation_data": [[1.0, 2.0]]}, TypeError, "validation_data must be a tuple"),
+        ({"sample_weight": [1, 1, 1]}, ValueError, "sample_weight.shape"),
+        ({"sample_weight": [-1, 1, 1, 1, 1, 1]}, ValueError, "Negative values"),
+        ({"sample_weight": [0, 0, 0, 0, 0, 0]}, ValueError, "at least one non-zero"),
+        ({"callbacks": [3]}, TypeError, "callbacks must be callables"),
+    ],
+)
+def test_train_rejects_bad_options_and_changes_nothing(kwargs, error, match):
+    net = seed_network(sizes=(2, 4, 2))
+    before = network_state(net)
+    with pytest.raises(error, match=match):
+        net.train(X_OK, Y_OK, **kwargs)
+    assert_unchanged(net, before)
+
+
+def test_predict_errors():
+    net = seed_network(sizes=(2, 4, 2))
+    with pytest.raises(ValueError, match="needs to know whether the network is a classifier"):
+        net.predict(X_OK)
+    net.train(X_OK, Y_OK)
+    with pytest.raises(ValueError, match="x has 3 features, but the network expects 2"):
+        net.predict(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="contains NaN"):
+        net.predict_proba([[np.nan, 1.0]])
+    with pytest.raises(ValueError, match="no layers yet"):
+        gn.NeuralNetwork().predict(X_OK)
+
+
+def test_cross_entropy_needs_its_output_activation():
+    net = gn.NeuralNetwork.from_sizes([2, 3, 2], output_activation="sigmoid", loss="cross_entropy", random_state=0)
+    before = network_state(net)
+    with pytest.raises(ValueError, match=r"loss 'cross_entropy' .* needs a 'softmax' output layer.*uses 'sigmoid'"):
+        net.train(X_OK, Y_OK)
+    assert_unchanged(net, before)
+
+
+def test_non_finite_loss_stops_training_and_keeps_finite_weights():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 2)) * 1e3
+    y = rng.normal(size=64) * 1e3
+    net = gn.NeuralNetwork.from_sizes([2, 8, 1], activation="identity", optimizer=gn.SGD(learning_rate=10.0), random_state=0)
+    with pytest.raises(gn.NonFiniteLossError, match=r"loss became (inf|nan) at epoch \d+, batch \d+ of 4"):
+        net.train(x, y, epochs=50, batch_size=16)
+    assert np.isfinite(net.parameters).all()
+    assert all(np.isfinite(loss) for loss in net.history.loss)

@@ -1,0 +1,156 @@
+import numpy as np
+import pytest
+from sklearn.datasets import make_moons
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+
+import glassnet as gn
+from glassnet import training
+
+
+@pytest.fixture(scope="module")
+def moons_split():
+    x, y = make_moons(n_samples=3000, noise=0.2, random_state=0)
+    return train_test_split(x, y, test_size=0.2, random_state=0)
+
+
+def test_smoke_minibatch_adam_matches_an_rbf_svm(moons_split):
+    x_train, x_test, y_train, y_test = moons_split
+    svm = SVC(C=10, gamma=1).fit(x_train, y_train).score(x_test, y_test)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 25, 50, 25, 2], activation="relu", weight_init="he_uniform", loss="cross_entropy",
+        optimizer="adam", learning_rate=0.01, random_state=0,
+    )
+    history = net.train(x_train, y_train, epochs=30, batch_size=32, validation_data=(x_test, y_test))
+    accuracy = net.accuracy(x_test, y_test)
+    print(f"mini-batch Adam: {accuracy:.4f}, RBF SVM: {svm:.4f}")
+    assert accuracy >= svm - 0.01
+    assert history.loss[-1] < history.loss[0]
+    assert history.val_accuracy[-1] == pytest.approx(accuracy)
+
+
+def test_history_grows_over_calls_and_records_validation(moons):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="tanh", loss="cross_entropy", random_state=0)
+    net.train(x, y, epochs=2, validation_data=(x, y))
+    history = net.train(x, y, epochs=3, validation_data=(x, y))
+    assert history is net.history
+    assert len(history) == history.epochs == 5
+    assert len(history.val_loss) == len(history.val_accuracy) == len(history.epoch_time) == 5
+    assert history.val_r2 == []
+    assert set(history.as_dict()) == {"loss", "val_loss", "val_accuracy", "epoch_time"}
+    # validation loss is the loss on that data after the epoch
+    assert history.val_loss[-1] == pytest.approx(net.evaluate(x, y)["loss"])
+
+
+def test_regression_validation_records_r2():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(100, 2))
+    y = x @ [1.0, -2.0]
+    net = gn.NeuralNetwork.from_sizes([2, 1], optimizer="adam", learning_rate=0.1, random_state=0)
+    history = net.train(x, y, epochs=30, validation_data=(x, y))
+    assert history.val_accuracy == []
+    assert history.val_r2[-1] > 0.99
+
+
+def test_full_batch_is_plain_gradient_descent(moons):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes([2, 4, 2], activation="sigmoid", random_state=0, learning_rate=0.5)
+    reference = net.copy()
+    reference.backward(x, y)
+    expected = reference.parameters - 0.5 * reference.gradients
+    net.train(x, y, epochs=1, batch_size=None)
+    np.testing.assert_allclose(net.parameters, expected, rtol=1e-12)
+
+
+def test_integer_sample_weights_equal_repeated_samples_in_full_batch(moons):
+    x, y = moons
+    weights = np.random.default_rng(0).integers(0, 3, len(y))
+    repeated_x, repeated_y = np.repeat(x, weights, axis=0), np.repeat(y, weights)
+    a = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1)
+    b = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1)
+    a.train(x, y, epochs=5, batch_size=None, sample_weight=weights)
+    b.train(repeated_x, repeated_y, epochs=5, batch_size=None)
+    np.testing.assert_allclose(a.parameters, b.parameters, rtol=1e-10, atol=1e-12)
+    assert a.history.loss == pytest.approx(b.history.loss, rel=1e-10)
+
+
+def test_gathering_per_batch_gives_the_same_batches(moons, monkeypatch):
+    x, y = moons
+    results = []
+    for limit in (training._EPOCH_COPY_LIMIT, 0):
+        monkeypatch.setattr(training, "_EPOCH_COPY_LIMIT", limit)
+        net = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=3)
+        net.train(x, y, epochs=3, batch_size=32, sample_weight=np.linspace(0.5, 1.5, len(y)))
+        results.append((net.parameters.copy(), list(net.history.loss)))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+
+
+def test_early_stopping_stops_and_restores_the_best(moons):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes([2, 16, 2], activation="relu", loss="cross_entropy", optimizer="adam", learning_rate=0.05, random_state=0)
+    stopper = gn.EarlyStopping(monitor="val_loss", patience=3, min_delta=0.0)
+    history = net.train(x[:200], y[:200], epochs=500, validation_data=(x[200:], y[200:]), early_stopping=stopper)
+    assert stopper.stopped and len(history) < 500
+    assert len(history) == stopper.best_epoch + 1 + stopper.patience
+    assert net.evaluate(x[200:], y[200:])["loss"] == pytest.approx(min(history.val_loss))
+
+
+def test_early_stopping_needs_what_it_monitors(moons):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes([2, 2], loss="cross_entropy", random_state=0)
+    with pytest.raises(ValueError, match="needs validation_data"):
+        net.train(x, y, early_stopping=gn.EarlyStopping(monitor="val_accuracy"))
+    with pytest.raises(ValueError, match="monitor must be"):
+        gn.EarlyStopping(monitor="accuracy")
+
+
+def test_callbacks_see_every_epoch_and_can_stop(moons):
+    x, y = moons
+    seen = []
+
+    def callback(network, epoch, logs):
+        seen.append((epoch, sorted(logs)))
+        return epoch == 2
+
+    net = gn.NeuralNetwork.from_sizes([2, 2], loss="cross_entropy", random_state=0)
+    net.train(x, y, epochs=10, callbacks=[callback])
+    assert [epoch for epoch, _ in seen] == [0, 1, 2]
+    assert seen[0][1] == ["epoch_time", "loss"]
+
+
+def test_verbose_levels(moons, capsys):
+    x, y = moons
+    net = gn.NeuralNetwork.from_sizes([2, 2], loss="cross_entropy", random_state=0)
+    net.train(x, y, epochs=2, verbose=0)
+    assert capsys.readouterr() == ("", "")
+    net.train(x, y, epochs=2, verbose=2, validation_data=(x, y))
+    err = capsys.readouterr().err
+    assert "epoch 4" in err and "val_accuracy" in err
+    net.train(x, y, epochs=2, verbose=1)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "2/2" in captured.err
+
+
+def test_shuffle_false_is_deterministic_without_a_seed(moons):
+    x, y = moons
+    nets = [gn.NeuralNetwork.from_sizes([2, 3, 2], random_state=5) for _ in range(2)]
+    for net in nets:
+        net.rng = np.random.default_rng()  # fresh entropy: shuffling would differ
+        net.train(x, y, epochs=2, batch_size=10, shuffle=False)
+    np.testing.assert_array_equal(nets[0].parameters, nets[1].parameters)
+
+
+def test_inputs_are_not_modified_and_read_only_fortran_arrays_work(moons):
+    x, y = moons
+    x = np.asfortranarray(x)
+    x.setflags(write=False)
+    y = y.copy()
+    y.setflags(write=False)
+    x_copy, y_copy = x.copy(), y.copy()
+    net = gn.NeuralNetwork.from_sizes([2, 4, 2], loss="cross_entropy", random_state=0)
+    net.train(x, y, epochs=2, batch_size=7)
+    net.predict(x)
+    np.testing.assert_array_equal(x, x_copy)
+    np.testing.assert_array_equal(y, y_copy)
