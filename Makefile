@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/glassnet demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check .
 
 # the fast suite (about a minute on 2 cores); `make test-slow` runs the long experiments
 test: lint

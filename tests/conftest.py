@@ -3,6 +3,8 @@ import os
 # One BLAS thread: results then do not depend on how a matrix product was split across threads.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
+# lets scikit-learn run (rather than skip) its array-API check with the NumPy namespace
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

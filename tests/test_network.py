@@ -280,6 +280,13 @@ Y_OK = np.array([0, 1, 0, 1, 1, 0])
         (np.array([["a", "b"]] * 6), Y_OK, TypeError, "array of strings"),
         ([[1, 2], [3]] * 3, Y_OK, ValueError, "rectangular"),
         (X_OK, "abcdef", TypeError, "y must be array-like of numbers"),
+        (None, Y_OK, TypeError, "x must be array-like of numbers, got None"),
+        ({"a": 1}, Y_OK, TypeError, "got a dict"),
+        (np.array([[1.0, None]] * 6, dtype=object), Y_OK, TypeError, "x must contain only numbers, but it contains None"),
+        (np.array([["2020-01-01", "2020-01-02"]] * 6, dtype="datetime64[D]"), Y_OK, TypeError, "dtype datetime64"),
+        (X_OK, [["0"], ["1"]] * 3, TypeError, "array of strings"),
+        (X_OK, np.zeros((6, 2, 1)), ValueError, "y must be 1D"),
+        (X_OK, np.zeros((6, 3)), ValueError, r"y has 3 column\(s\).*2 output unit"),
     ],
 )
 def test_train_rejects_bad_data_and_changes_nothing(x, y, error, match):
@@ -344,3 +351,11 @@ def test_non_finite_loss_stops_training_and_keeps_finite_weights():
         net.train(x, y, epochs=50, batch_size=16)
     assert np.isfinite(net.parameters).all()
     assert all(np.isfinite(loss) for loss in net.history.loss)
+
+
+def test_sparse_input_gets_a_clear_error():
+    from scipy import sparse
+
+    net = seed_network(sizes=(2, 4, 2))
+    with pytest.raises(TypeError, match=r"sparse matrix; glassnet needs a dense array: pass x.toarray\(\)"):
+        net.train(sparse.csr_matrix(X_OK), Y_OK)

@@ -83,6 +83,10 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
         raise TypeError(f"{name} must be array-like of numbers, got None")
     if isinstance(data, (str, bytes)):
         raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}: {data!r:.60}")
+    if type(data).__module__.startswith("scipy.sparse"):
+        raise TypeError(f"{name} is a sparse matrix; glassnet needs a dense array: pass {name}.toarray()")
+    if isinstance(data, (dict, set)):
+        raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}")
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as error:
@@ -98,6 +102,8 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
     if kind == "O":
         if any(isinstance(item, (complex, np.complexfloating)) for item in array.flat):
             raise ValueError(f"Complex data not supported: {name} contains complex numbers")
+        if any(item is None for item in array.flat):
+            raise TypeError(f"{name} must contain only numbers, but it contains None (a missing value?)")
         try:
             return array.astype(np.float64)
         except (ValueError, TypeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -17,7 +18,7 @@ from ._validation import (
     check_sample_weight,
     check_x,
 )
-from .activations import Activation
+from .activations import Activation, exp_floor
 from .layers import Layer
 from .training import History, train
 
@@ -42,6 +43,59 @@ def check_random_state(random_state: object, name: str = "random_state") -> np.r
         f"{name} must be None, a non-negative int or a numpy.random.Generator, "
         f"got {type(random_state).__name__} {random_state!r}"
     )
+
+
+def _normalise_rows(scores: np.ndarray) -> np.ndarray:
+    """Clip finite scores to be non-negative and scale each row to sum to 1 (all-zero → uniform)."""
+    scores = np.clip(scores, 0.0, None)
+    peak = scores.max(axis=1, keepdims=True)  # dividing by it first keeps the sum finite
+    empty = peak[:, 0] == 0
+    scores[empty] = 1.0
+    peak[empty] = 1.0
+    scores /= peak
+    return scores / scores.sum(axis=1, keepdims=True)
+
+
+def _warn_if_overflowed(output: np.ndarray) -> np.ndarray:
+    if not np.isfinite(output).all():
+        rows = int((~np.isfinite(output)).any(axis=1).sum())
+        warnings.warn(
+            f"the network's output overflowed (is infinite or NaN) for {rows} sample(s): their "
+            "inputs are too large for its weights",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return output
+
+
+def _robust_probabilities(raw: np.ndarray, activation: str) -> np.ndarray:
+    """Class probabilities from outputs (or logits) that contain NaN or infinity."""
+    raw = raw.copy()
+    nan = np.isnan(raw)
+    if raw.shape[1] == 1:
+        if activation == "sigmoid":
+            raw = np.where(np.isposinf(raw), 1.0, np.where(np.isneginf(raw), 0.0, raw))
+        p = np.clip(np.where(nan, 0.5, raw[:, :]), 0.0, 1.0)[:, 0]
+        if activation == "sigmoid":
+            finite = np.isfinite(raw[:, 0]) & ~nan[:, 0]
+            p[finite] = 0.5 * np.tanh(0.5 * raw[finite, 0]) + 0.5
+        return np.column_stack([1.0 - p, p])
+    if activation == "softmax":
+        raw[nan] = -np.inf
+        peak = raw.max(axis=1, keepdims=True)
+        finite_rows = np.isfinite(peak[:, 0])
+        shifted = raw[finite_rows] - peak[finite_rows]
+        scores = np.zeros_like(raw)
+        scores[finite_rows] = np.exp(np.maximum(shifted, exp_floor(raw.dtype)))
+        scores[~finite_rows] = np.isposinf(raw[~finite_rows])
+        return _normalise_rows(scores)
+    if activation == "sigmoid":
+        raw = np.where(nan, 0.0, 0.5 * np.tanh(0.5 * np.where(nan, 0.0, raw)) + 0.5)
+    else:
+        raw[nan] = 0.0
+    infinite_rows = np.isposinf(raw).any(axis=1)
+    raw[infinite_rows] = np.isposinf(raw[infinite_rows])
+    return _normalise_rows(raw)
 
 
 class NeuralNetwork:
@@ -356,15 +410,20 @@ class NeuralNetwork:
         return loss, (grad.copy() if input_gradient else None)
 
     def _infer(self, x: np.ndarray, activate_output: bool = True) -> np.ndarray:
-        """Network output (or the output layer's logits) for validated ``x``, caching nothing."""
+        """Network output (or the output layer's logits) for validated ``x``, caching nothing.
+
+        Inputs large enough to overflow give infinite or NaN outputs without a warning; the
+        callers decide what those mean (see :meth:`predict_proba` and :meth:`predict`).
+        """
         if x.shape[0] > _PREDICT_CHUNK:
             return np.concatenate([
                 self._infer(x[i : i + _PREDICT_CHUNK], activate_output)
                 for i in range(0, x.shape[0], _PREDICT_CHUNK)
             ])
-        for layer in self._layers[:-1]:
-            x = layer._infer(x)
-        return self._layers[-1]._infer(x, activate_output)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for layer in self._layers[:-1]:
+                x = layer._infer(x)
+            return self._layers[-1]._infer(x, activate_output)
 
     def _l2_penalty(self) -> float:
         if not self.l2:
@@ -474,10 +533,10 @@ class NeuralNetwork:
             For regression: the outputs (one column is returned flat).
         """
         x = self._check_x(x)
-        task = self._resolved_task("predict")
-        output = self._infer(x)
-        if task == "classification":
-            return self._classes_from_output(output)
+        if self._resolved_task("predict") == "classification":
+            probabilities = self._class_probabilities(x)
+            return probabilities.argmax(axis=1)
+        output = _warn_if_overflowed(self._infer(x))
         return output[:, 0] if output.shape[1] == 1 else output
 
     def predict_proba(self, x: object) -> np.ndarray:
@@ -490,20 +549,27 @@ class NeuralNetwork:
         x = self._check_x(x)
         if self._resolved_task("predict_proba") != "classification":
             raise ValueError("predict_proba() is for classifiers; this network does regression")
-        return self._probabilities(self._infer(x))
+        return self._class_probabilities(x)
 
-    def _probabilities(self, output: np.ndarray) -> np.ndarray:
-        if output.shape[1] == 1:
-            p = np.clip(output[:, 0], 0.0, 1.0)
+    def _class_probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Rows of class probabilities for validated ``x`` (see :meth:`predict_proba`).
+
+        Inputs so large that the arithmetic overflows still give valid rows: NaN outputs count
+        as no evidence, infinite ones take all the mass.
+        """
+        activation = self._layers[-1].activation.name
+        squashing = activation in ("softmax", "sigmoid")
+        raw = self._infer(x, activate_output=not squashing)
+        if not np.isfinite(raw).all():
+            return _robust_probabilities(raw, activation)
+        if activation == "softmax":
+            return self._layers[-1].activation.forward(raw, out=raw)
+        if activation == "sigmoid":
+            self._layers[-1].activation.forward(raw, out=raw)
+        if raw.shape[1] == 1:
+            p = np.clip(raw[:, 0], 0.0, 1.0)
             return np.column_stack([1.0 - p, p])
-        if self._layers[-1].activation.name == "softmax":
-            return output
-        scores = np.clip(output, 0.0, None)
-        totals = scores.sum(axis=1, keepdims=True)
-        empty = totals[:, 0] == 0
-        scores[empty] = 1.0
-        totals[empty] = output.shape[1]
-        return scores / totals
+        return _normalise_rows(raw)
 
     def accuracy(self, x: object, y: object) -> float:
         """Fraction of samples whose predicted class equals ``y`` (integer labels)."""

@@ -161,7 +161,8 @@ def _validation_logs(network, x_val, t_val, task) -> dict[str, float]:
     else:
         spread = float(((t_val - t_val.mean(axis=0)) ** 2).sum())
         residual = float(((t_val - output) ** 2).sum())
-        logs["val_r2"] = 1.0 - residual / spread if spread > 0 else 0.0
+        # constant targets (one sample, say): 1 for a perfect fit, else 0, as scikit-learn does
+        logs["val_r2"] = 1.0 - residual / spread if spread > 0 else float(residual == 0.0)
     return logs
 
 

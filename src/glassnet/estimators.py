@@ -1,0 +1,557 @@
+"""scikit-learn estimators built on :class:`glassnet.NeuralNetwork` (needs ``scikit-learn``).
+
+They follow scikit-learn's estimator contract: ``__init__`` only stores its keyword arguments,
+everything is validated in ``fit``, learned attributes end in ``_``, and a failed ``fit`` leaves
+the estimator as it was. ``network_`` is the trained :class:`~glassnet.NeuralNetwork`, with every
+weight, gradient and optimizer state open to inspection.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import activations, initializers
+from ._validation import (
+    check_bool,
+    check_dtype,
+    check_float,
+    check_int,
+    check_sample_weight,
+)
+from .layers import Layer
+from .network import NeuralNetwork, _warn_if_overflowed
+from .optimizers import SGD, Adam, AdamW, Optimizer
+from .training import EarlyStopping, NonFiniteLossError
+
+__all__ = ["NeuralNetworkClassifier", "NeuralNetworkRegressor"]
+
+
+def _generator(random_state: object) -> np.random.Generator:
+    """A Generator from what scikit-learn users pass: None, an int, a RandomState or a Generator."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
+        if random_state is not None and not 0 <= random_state < 2**32:
+            raise ValueError(f"random_state must be in [0, 2**32), got {random_state}")
+        return np.random.default_rng(random_state)
+    raise TypeError(
+        f"random_state must be None, an int, a numpy RandomState or Generator, got {type(random_state).__name__}"
+    )
+
+
+class _NeuralNetworkEstimator(BaseEstimator):
+    """Shared parameters and training of the classifier and the regressor."""
+
+    _losses: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss=None,
+        output_activation=None,
+        solver="adam",
+        learning_rate=0.001,
+        momentum=0.9,
+        nesterov=True,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        weight_decay=0.01,
+        alpha=0.0001,
+        batch_size="auto",
+        max_iter=200,
+        shuffle=True,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        weight_init="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+        dtype="float64",
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.output_activation = output_activation
+        self.solver = solver
+        self.learning_rate = learning_rate
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.weight_decay = weight_decay
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.weight_init = weight_init
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.dtype = dtype
+
+    # ------------------------------------------------------------------ parameters
+    def _checked_params(self) -> dict:
+        """Validate every hyper-parameter; raise before anything changes."""
+        name = type(self).__name__
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
+            sizes = (sizes,)
+        try:
+            sizes = tuple(sizes)
+        except TypeError:
+            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}") from None
+        for size in sizes:
+            check_int(size, "each of hidden_layer_sizes", minimum=1)
+        if self.solver not in ("sgd", "adam", "adamw"):
+            raise ValueError(f"solver must be 'sgd', 'adam' or 'adamw', got {self.solver!r}")
+        loss = self._default_loss() if self.loss is None else self.loss
+        if loss not in self._losses:
+            raise ValueError(f"loss for {name} must be one of {', '.join(map(repr, self._losses))}, got {loss!r}")
+        batch_size = self.batch_size
+        if batch_size != "auto":
+            check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+        weight_init = self.weight_init
+        if weight_init == "auto":
+            weight_init = "he_uniform" if self.activation in ("relu", "leaky_relu") else "glorot_uniform"
+        initializers.get(weight_init, "weight_init")
+        activations.get(self.activation, "activation")
+        if self.output_activation is not None:
+            activations.get(self.output_activation, "output_activation")
+        return {
+            "sizes": sizes,
+            "loss": loss,
+            "batch_size": batch_size,
+            "weight_init": weight_init,
+            "learning_rate": check_float(self.learning_rate, "learning_rate", minimum=0.0, include_minimum=False),
+            "momentum": check_float(self.momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False),
+            "nesterov": check_bool(self.nesterov, "nesterov"),
+            "alpha": check_float(self.alpha, "alpha", minimum=0.0),
+            "max_iter": check_int(self.max_iter, "max_iter", minimum=1),
+            "shuffle": check_bool(self.shuffle, "shuffle"),
+            "tol": check_float(self.tol, "tol", minimum=0.0),
+            "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1),
+            "early_stopping": check_bool(self.early_stopping, "early_stopping"),
+            "validation_fraction": check_float(
+                self.validation_fraction, "validation_fraction", minimum=0.0, maximum=1.0,
+                include_minimum=False, include_maximum=False,
+            ),
+            "verbose": int(check_bool(self.verbose, "verbose")) if isinstance(self.verbose, (bool, np.bool_)) else check_int(self.verbose, "verbose", minimum=0),
+            "warm_start": check_bool(self.warm_start, "warm_start"),
+            "dtype": check_dtype(self.dtype),
+            "optimizer": self._make_optimizer(),
+        }
+
+    def _make_optimizer(self) -> Optimizer:
+        if self.solver == "sgd":
+            momentum = self.momentum
+            return SGD(self.learning_rate, momentum=momentum, nesterov=bool(self.nesterov) and momentum > 0)
+        if self.solver == "adamw":
+            return AdamW(self.learning_rate, self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
+        return Adam(self.learning_rate, self.beta_1, self.beta_2, self.epsilon)
+
+    def _build_network(self, params: dict, n_features: int, n_outputs: int, rng: np.random.Generator) -> NeuralNetwork:
+        network = NeuralNetwork(
+            loss=self._network_loss(params["loss"], n_outputs),
+            optimizer=params["optimizer"],
+            l2=params["alpha"],
+            task=self._task,
+            random_state=rng,
+            dtype=params["dtype"],
+        )
+        sizes = [n_features, *params["sizes"], n_outputs]
+        output_activation = self._output_activation(params["loss"], n_outputs)
+        for index in range(len(sizes) - 1):
+            last = index == len(sizes) - 2
+            network.add_layer(Layer(sizes[index], sizes[index + 1], output_activation if last else self.activation, params["weight_init"]))
+        return network
+
+    # ------------------------------------------------------------------ fitting
+    def _rollback_on_error(self, method, *args, **kwargs):
+        # a failed call leaves the estimator as it was (NonFiniteLossError excepted: it keeps the
+        # network at its last finite parameters, as the core does)
+        saved = dict(self.__dict__)
+        try:
+            return method(*args, **kwargs)
+        except NonFiniteLossError:
+            raise
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+        params = self._checked_params()
+        first_call = not hasattr(self, "network_")
+        reset = not incremental or first_call
+        with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
+            X, y = validate_data(self, X, y, reset=reset, dtype=params["dtype"], **self._y_validation())
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], params["dtype"])
+        targets = self._prepare_targets(y, classes, incremental and not first_call)
+        n_outputs = self._n_network_outputs()
+
+        continuing = hasattr(self, "network_") and (incremental or params["warm_start"])
+        if continuing and self.network_.n_outputs != n_outputs:
+            raise ValueError(
+                f"warm_start/partial_fit needs the same outputs as before: the network has "
+                f"{self.network_.n_outputs} output units, this data needs {n_outputs}"
+            )
+        if continuing:
+            network = self.network_
+            if not incremental:  # a warm start reuses the weights but starts a fresh optimizer
+                network.optimizer = params["optimizer"]
+            network.l2 = params["alpha"]
+        else:
+            network = self._build_network(params, X.shape[1], n_outputs, _generator(self.random_state))
+        self.network_ = network
+
+        batch_size = params["batch_size"]
+        x_train, t_train, w_train, validation = X, targets, sample_weight, None
+        early = None
+        if incremental:
+            epochs = 1
+        else:
+            epochs = params["max_iter"]
+            if params["early_stopping"]:
+                x_train, x_val, t_train, t_val, w_train = self._split(X, targets, sample_weight, params, network.rng)
+                validation = (x_val, t_val)
+                monitor = "val_accuracy" if self._task == "classification" else "val_r2"
+                early = EarlyStopping(monitor, params["n_iter_no_change"], params["tol"], restore_best=True)
+            else:
+                early = EarlyStopping("loss", params["n_iter_no_change"], params["tol"], restore_best=False)
+        if batch_size == "auto":
+            batch_size = min(200, x_train.shape[0])
+
+        start = len(network.history)
+        try:
+            network.train(
+                x_train, t_train, epochs=epochs, batch_size=batch_size, shuffle=params["shuffle"],
+                validation_data=validation, verbose=params["verbose"], sample_weight=w_train,
+                early_stopping=early,
+            )
+        finally:
+            self._store_results(early)
+        if early is not None and not early.stopped and len(network.history) - start == epochs:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _split(self, X, targets, sample_weight, params, rng):
+        """Hold out ``validation_fraction`` of the data, stratified for a classifier when possible."""
+        seed = int(rng.integers(2**31 - 1))
+        arrays = (X, targets) if sample_weight is None else (X, targets, sample_weight)
+        size = params["validation_fraction"]
+        stratify = None
+        if self._task == "classification":
+            counts = np.bincount(targets)
+            n_val = int(np.ceil(size * X.shape[0]))
+            # stratifying needs two samples of every class, and room for every class on both sides
+            if counts[counts > 0].min() >= 2 and len(self.classes_) <= min(n_val, X.shape[0] - n_val):
+                stratify = targets
+        pieces = train_test_split(*arrays, test_size=size, random_state=seed, stratify=stratify)
+        if pieces[0].shape[0] == 0:
+            raise ValueError(
+                f"validation_fraction={size} leaves no training samples out of {X.shape[0]}"
+            )
+        x_train, x_val, t_train, t_val = pieces[:4]
+        w_train = pieces[4] if sample_weight is not None else None
+        return x_train, x_val, t_train, t_val, w_train
+
+    def _store_results(self, early: EarlyStopping | None) -> None:
+        history = self.network_.history
+        self.loss_curve_ = list(history.loss)
+        self.n_iter_ = len(history)
+        self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        scores = history.val_accuracy if self._task == "classification" else history.val_r2
+        self.validation_scores_ = list(scores) if scores else None
+        self.best_validation_score_ = max(scores) if scores else None
+        self.n_layers_ = len(self.network_.layers) + 1
+        self.out_activation_ = self.network_.layers[-1].activation.name
+
+    def fit(self, X, y, sample_weight=None):
+        """Train the network on ``X`` (n_samples, n_features) and ``y``.
+
+        Returns
+        -------
+        self
+        """
+        return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=False)
+
+    # ------------------------------------------------------------------ inference
+    def _validated_x(self, X):
+        check_is_fitted(self, "network_")
+        with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
+            return validate_data(self, X, reset=False, dtype=self.network_.dtype)
+
+    def hidden_activations(self, X, layer: int = -1):
+        """Activations of a hidden layer, like a transformer's ``transform``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        layer : int, default=-1
+            Which hidden layer (0 is the first, -1 the last).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, hidden_layer_sizes[layer])
+        """
+        X = self._validated_x(X)
+        hidden = self.network_.layers[:-1]
+        if not hidden:
+            raise ValueError("this network has no hidden layer (hidden_layer_sizes is empty)")
+        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not -len(hidden) <= layer < len(hidden):
+            raise ValueError(f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], got {layer!r}")
+        for current in hidden[: range(len(hidden))[layer] + 1]:
+            X = current._infer(X)
+        return X
+
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weights of every layer, as scikit-learn's MLP names them (views into ``network_``)."""
+        check_is_fitted(self, "network_")
+        return [layer.weights for layer in self.network_.layers]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        check_is_fitted(self, "network_")
+        return [layer.bias for layer in self.network_.layers]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
+    """Neural-network classifier.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int, default=(100,)
+        Units of each hidden layer (empty for none).
+    activation : str, default="relu"
+        Hidden-layer activation, one of :func:`glassnet.activations.names`.
+    loss : {"cross_entropy", "mse"}, default="cross_entropy"
+        Cross-entropy uses one sigmoid unit for two classes and a softmax layer for more;
+        ``"mse"`` uses one unit per class with ``output_activation`` (sigmoid by default), as the
+        seed did.
+    output_activation : str, optional
+        Only with ``loss="mse"``.
+    solver : {"sgd", "adam", "adamw"}, default="adam"
+    learning_rate : float, default=0.001
+    momentum : float, default=0.9
+        For ``solver="sgd"``.
+    nesterov : bool, default=True
+        Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        For Adam and AdamW.
+    weight_decay : float, default=0.01
+        For ``solver="adamw"``.
+    alpha : float, default=1e-4
+        L2 penalty: ``½·alpha·Σ‖W‖²`` is added to the mean batch loss.
+    batch_size : int, "auto" or None, default="auto"
+        ``"auto"`` is ``min(200, n_samples)``; None the full batch.
+    max_iter : int, default=200
+        Epochs (passes over the data) per ``fit``.
+    shuffle : bool, default=True
+    tol : float, default=1e-4
+    n_iter_no_change : int, default=10
+        Training stops when the training loss (or, with ``early_stopping``, the validation
+        accuracy) has not improved by ``tol`` for this many epochs.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy, and keep
+        the best epoch's parameters.
+    validation_fraction : float, default=0.1
+    weight_init : str, default="auto"
+        ``"he_uniform"`` for ReLU-like activations, ``"glorot_uniform"`` otherwise, or any name
+        of :func:`glassnet.initializers.names`.
+    random_state : int, RandomState, Generator or None, default=None
+    verbose : int or bool, default=0
+        1 shows a progress bar, 2 a line per epoch.
+    warm_start : bool, default=False
+        Reuse the weights of the previous ``fit`` (with a fresh optimizer).
+    dtype : {"float64", "float32"}, default="float64"
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        When ``X`` was a DataFrame with string column names.
+    network_ : NeuralNetwork
+    loss_curve_ : list of float
+        Training loss per epoch, over all ``fit``/``partial_fit`` calls.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with ``early_stopping``.
+    best_validation_score_ : float or None
+    best_loss_ : float
+    n_iter_ : int
+        Epochs trained.
+    """
+
+    _losses = ("cross_entropy", "mse")
+    _task = "classification"
+
+    def _default_loss(self) -> str:
+        return "cross_entropy"
+
+    def _y_validation(self) -> dict:
+        return {"multi_output": False, "y_numeric": False}
+
+    def _n_network_outputs(self) -> int:
+        n_classes = len(self.classes_)
+        return 1 if n_classes == 2 and self._loss_name() == "cross_entropy" else n_classes
+
+    def _loss_name(self) -> str:
+        return self._default_loss() if self.loss is None else self.loss
+
+    def _network_loss(self, loss: str, n_outputs: int) -> str:
+        if loss == "cross_entropy":
+            return "binary_cross_entropy" if n_outputs == 1 else "cross_entropy"
+        return loss
+
+    def _output_activation(self, loss: str, n_outputs: int) -> str:
+        if loss == "cross_entropy":
+            fused = "sigmoid" if n_outputs == 1 else "softmax"
+            if self.output_activation is not None and activations.get(self.output_activation).name != fused:
+                raise ValueError(
+                    f"output_activation={self.output_activation!r} does not go with loss='cross_entropy', "
+                    f"which uses a {fused!r} output for {len(self.classes_)} classes; leave it None"
+                )
+            return fused
+        return self.output_activation or "sigmoid"
+
+    def _prepare_targets(self, y, classes, continuing: bool) -> np.ndarray:
+        check_classification_targets(y)
+        if continuing:
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if unknown.size:
+                raise ValueError(f"y contains labels {unknown.tolist()} not seen before (classes_ = {self.classes_.tolist()})")
+        else:
+            if classes is not None:
+                found = np.unique(np.asarray(classes))
+                unknown = np.setdiff1d(np.unique(y), found)
+                if unknown.size:
+                    raise ValueError(f"y contains labels {unknown.tolist()} that are not in classes={found.tolist()}")
+            else:
+                found = np.unique(y)
+            if found.size < 2:
+                raise ValueError(
+                    f"NeuralNetworkClassifier needs samples of at least 2 classes in the data, but "
+                    f"the data contains only one class: {found[0]!r}"
+                )
+            if hasattr(self, "classes_") and self.warm_start and hasattr(self, "network_") and not np.array_equal(found, self.classes_):
+                raise ValueError(
+                    f"warm_start can only be used where `y` has the same classes as in the previous "
+                    f"call to fit. Previously got {self.classes_}, `y` has {found}"
+                )
+            self.classes_ = found
+        return np.searchsorted(self.classes_, y)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the previous call (optimizer state kept).
+
+        ``classes`` (every label that will ever be seen) is required on the first call.
+        Returns ``self``.
+        """
+        if not hasattr(self, "network_") and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=True, classes=classes)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
+        X = self._validated_x(X)
+        return self.network_._class_probabilities(X)
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """Predicted labels, shape ``(n_samples,)``."""
+        indices = self.predict_proba(X).argmax(axis=1)  # checks fitting before classes_ is read
+        return self.classes_[indices]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = True
+        tags.classifier_tags.multi_label = False
+        return tags
+
+
+class NeuralNetworkRegressor(RegressorMixin, _NeuralNetworkEstimator):
+    """Neural-network regressor.
+
+    Parameters are those of :class:`NeuralNetworkClassifier`, except:
+
+    loss : {"mse", "mae", "huber"}, default="mse"
+    output_activation : str, default="identity"
+
+    ``early_stopping`` monitors the validation R². ``y`` may be ``(n_samples,)`` or
+    ``(n_samples, n_targets)``.
+    """
+
+    _losses = ("mse", "mae", "huber")
+    _task = "regression"
+
+    def _default_loss(self) -> str:
+        return "mse"
+
+    def _y_validation(self) -> dict:
+        return {"multi_output": True, "y_numeric": True}
+
+    def _n_network_outputs(self) -> int:
+        return self.n_outputs_
+
+    def _network_loss(self, loss: str, n_outputs: int) -> str:
+        return loss
+
+    def _output_activation(self, loss: str, n_outputs: int) -> str:
+        return self.output_activation or "identity"
+
+    def _prepare_targets(self, y, classes, continuing: bool) -> np.ndarray:
+        y = np.asarray(y)
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if continuing and n_outputs != self.n_outputs_:
+            raise ValueError(f"y has {n_outputs} targets, but the regressor was trained on {self.n_outputs_}")
+        self.n_outputs_ = n_outputs
+        return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the previous call. Returns ``self``."""
+        return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    def predict(self, X):
+        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_targets)``."""
+        X = self._validated_x(X)
+        output = _warn_if_overflowed(self.network_._infer(X))
+        return output[:, 0] if self.n_outputs_ == 1 else output

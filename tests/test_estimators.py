@@ -1,0 +1,376 @@
+import pickle
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.base import clone
+from sklearn.datasets import load_digits, make_moons, make_regression
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+import glassnet as gn
+from glassnet import NeuralNetworkClassifier, NeuralNetworkRegressor
+
+
+def estimator_state(estimator):
+    state = {k: v for k, v in vars(estimator).items() if k != "network_"}
+    params = estimator.network_.parameters.copy() if hasattr(estimator, "network_") else None
+    return repr(sorted(state.items(), key=lambda kv: kv[0])), params, estimator.get_params()
+
+
+def assert_estimator_unchanged(estimator, before):
+    after = estimator_state(estimator)
+    assert after[0] == before[0]
+    assert after[2] == before[2]
+    if before[1] is None:
+        assert after[1] is None
+    else:
+        np.testing.assert_array_equal(after[1], before[1])
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return make_moons(n_samples=400, noise=0.2, random_state=0)
+
+
+def test_grid_search_over_a_pipeline_on_digits():
+    x, y = load_digits(return_X_y=True)
+    pipeline = Pipeline([
+        ("scale", StandardScaler()),
+        ("net", NeuralNetworkClassifier(max_iter=40, learning_rate=0.01, random_state=0)),
+    ])
+    search = GridSearchCV(pipeline, {"net__hidden_layer_sizes": [(32,), (64,)], "net__alpha": [1e-4, 1e-2]}, cv=3, n_jobs=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(x, y)
+    print("digits grid search:", search.best_params_, round(search.best_score_, 4))
+    assert search.best_score_ > 0.93
+    assert search.predict(x[:5]).shape == (5,)
+
+
+def test_cross_val_score_and_clone(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=300, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        scores = cross_val_score(estimator, x, y, cv=3)
+    assert scores.mean() > 0.9
+    copy = clone(estimator)
+    assert copy.get_params() == estimator.get_params()
+    assert not hasattr(copy, "network_")
+
+
+def test_attributes_after_fit(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8, 4), max_iter=30, random_state=0, n_iter_no_change=100)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(30\) reached"):
+        assert estimator.fit(x, y) is estimator
+    np.testing.assert_array_equal(estimator.classes_, [0, 1])
+    assert estimator.n_features_in_ == 2
+    assert isinstance(estimator.network_, gn.NeuralNetwork)
+    assert len(estimator.loss_curve_) == estimator.n_iter_ == 30
+    assert estimator.validation_scores_ is None
+    assert [w.shape for w in estimator.coefs_] == [(2, 8), (8, 4), (4, 1)]  # one sigmoid unit for 2 classes
+    assert estimator.out_activation_ == "sigmoid"
+    assert estimator.hidden_activations(x).shape == (400, 4)
+    assert estimator.hidden_activations(x, layer=0).shape == (400, 8)
+    with pytest.raises(ValueError, match=r"layer must be an integer in \[-2, 1\]"):
+        estimator.hidden_activations(x, layer=2)
+
+
+def test_string_labels_and_many_classes():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 3))
+    names = np.array(["cat", "dog", "emu", "fox"])
+    y = names[np.argmax(x @ rng.normal(size=(3, 4)), axis=1)]
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.02, max_iter=150, random_state=0).fit(x, y)
+    np.testing.assert_array_equal(estimator.classes_, names)
+    assert set(estimator.predict(x)) <= set(names)
+    assert estimator.score(x, y) > 0.9
+    assert estimator.predict_proba(x).shape == (300, 4)
+
+
+def test_single_class_is_refused_like_scikit_learn():
+    estimator = NeuralNetworkClassifier()
+    with pytest.raises(ValueError, match="at least 2 classes.*only one class: np.str_\\('a'\\)|only one class"):
+        estimator.fit(np.ones((5, 2)), ["a"] * 5)
+    assert not hasattr(estimator, "network_") and not hasattr(estimator, "classes_")
+
+
+def test_partial_fit_n_times_equals_fit_with_max_iter_n(moons):
+    x, y = moons
+    params = {"hidden_layer_sizes": (8,), "batch_size": 32, "random_state": 3, "n_iter_no_change": 1000}
+    fitted = NeuralNetworkClassifier(max_iter=7, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(x, y)
+    incremental = NeuralNetworkClassifier(**params)
+    for _ in range(7):
+        incremental.partial_fit(x, y, classes=[0, 1])
+    np.testing.assert_array_equal(incremental.network_.parameters, fitted.network_.parameters)
+    assert incremental.loss_curve_ == fitted.loss_curve_
+    assert incremental.n_iter_ == 7
+    assert incremental.network_.optimizer.iterations == fitted.network_.optimizer.iterations
+
+
+def test_partial_fit_needs_classes_first():
+    with pytest.raises(ValueError, match="classes must be passed on the first call"):
+        NeuralNetworkClassifier().partial_fit(np.ones((3, 2)), [0, 1, 0])
+    estimator = NeuralNetworkClassifier(random_state=0).partial_fit(np.ones((3, 2)), [0, 1, 0], classes=[0, 1, 2])
+    assert estimator.predict_proba(np.ones((1, 2))).shape == (1, 3)
+    before = estimator_state(estimator)
+    with pytest.raises(ValueError, match=r"labels \[5\] not seen before"):
+        estimator.partial_fit(np.ones((2, 2)), [0, 5])
+    assert_estimator_unchanged(estimator, before)
+
+
+def test_regressor_single_and_multi_output():
+    x, y = make_regression(n_samples=300, n_features=4, n_targets=2, noise=0.1, random_state=0)
+    y = y / y.std(axis=0)
+    estimator = NeuralNetworkRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=300, random_state=0)
+    estimator.fit(x, y)
+    assert estimator.predict(x).shape == (300, 2)
+    assert estimator.score(x, y) > 0.95
+    single = clone(estimator).fit(x, y[:, 0])
+    assert single.predict(x).shape == (300,)
+    assert single.out_activation_ == "identity"
+
+
+def test_early_stopping_keeps_the_best_validation_score(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=500, early_stopping=True, n_iter_no_change=5, random_state=0)
+    estimator.fit(x, y)
+    assert estimator.n_iter_ < 500
+    assert len(estimator.validation_scores_) == estimator.n_iter_
+    assert estimator.best_validation_score_ == max(estimator.validation_scores_)
+    regressor = NeuralNetworkRegressor(early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=500)
+    regressor.fit(x, y.astype(float))
+    assert regressor.validation_scores_ is not None and regressor.n_iter_ < 500
+
+
+def test_warm_start_continues_from_the_previous_weights(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), max_iter=5, warm_start=True, random_state=0, n_iter_no_change=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y)
+        network = estimator.network_
+        first_loss = estimator.loss_curve_[-1]
+        estimator.fit(x, y)
+    assert estimator.network_ is network
+    assert estimator.n_iter_ == 10 and estimator.loss_curve_[-1] < first_loss
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
+        estimator.fit(x, y + 1)
+
+
+def test_sample_weight_changes_the_fit(moons):
+    x, y = moons
+    weights = np.where(y == 1, 10.0, 0.1)
+    plain = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(x, y)
+    weighted = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(x, y, sample_weight=weights)
+    assert weighted.predict(x).mean() > plain.predict(x).mean()
+
+
+def test_float32_estimator_stays_float32(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), dtype="float32", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y)
+    assert estimator.network_.parameters.dtype == np.float32
+    assert estimator.predict_proba(x).dtype == np.float32
+
+
+def test_dataframes_and_feature_names(moons):
+    x, y = moons
+    frame = pd.DataFrame(x, columns=["width", "height"])
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(frame, pd.Series(y))
+    np.testing.assert_array_equal(estimator.feature_names_in_, ["width", "height"])
+    with pytest.raises(ValueError, match="feature names should match"):
+        estimator.predict(frame.rename(columns={"width": "w"}))
+    estimator.predict(frame)
+
+
+def test_pickle_round_trip(moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y)
+    restored = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(restored.predict_proba(x), estimator.predict_proba(x))
+
+
+# ------------------------------------------------------------------ validation
+@pytest.fixture(scope="module")
+def fitted(moons):
+    x, y = moons
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(x, y)
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "error", "match"),
+    [
+        (np.array([[np.nan, 1.0]] * 4), [0, 1, 0, 1], ValueError, "Input X contains NaN"),
+        (np.array([[np.inf, 1.0]] * 4), [0, 1, 0, 1], ValueError, "Input X contains infinity"),
+        (np.ones((4, 2)), [0, 1, np.nan, 1], ValueError, "Input y contains NaN"),
+        (np.ones((4, 2)) + 1j, [0, 1, 0, 1], ValueError, "Complex data not supported"),
+        (np.empty((0, 2)), [], ValueError, "0 sample"),
+        (np.ones(4), [0, 1, 0, 1], ValueError, "Expected 2D array"),
+        (np.ones((4, 2, 2)), [0, 1, 0, 1], ValueError, "dim 3"),
+        (np.array([["a", "b"]] * 4), [0, 1, 0, 1], ValueError, "could not convert|dtype='numeric'"),
+        (np.ones((4, 2)), [0, 1, 0], ValueError, "inconsistent numbers of samples"),
+        (np.ones((4, 2)), [0.5, 1.5, 0.5, 1.5], ValueError, "Unknown label type"),
+    ],
+)
+def test_fit_rejects_bad_data_and_leaves_the_estimator_unchanged(fitted, x, y, error, match):
+    before = estimator_state(fitted)
+    with pytest.raises(error, match=match):
+        fitted.fit(x, y)
+    assert_estimator_unchanged(fitted, before)
+
+
+@pytest.mark.parametrize(
+    ("params", "error", "match"),
+    [
+        ({"hidden_layer_sizes": (4, 0)}, ValueError, "each of hidden_layer_sizes must be >= 1"),
+        ({"hidden_layer_sizes": "wide"}, TypeError, "must be an integer"),
+        ({"solver": "lbfgs"}, ValueError, "solver must be 'sgd', 'adam' or 'adamw'"),
+        ({"loss": "mae"}, ValueError, "loss for NeuralNetworkClassifier must be one of"),
+        ({"activation": "swish"}, ValueError, "unknown activation 'swish'"),
+        ({"learning_rate": -1}, ValueError, "learning_rate must be > 0"),
+        ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
+        ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
+        ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be < 1"),
+        ({"momentum": 1.5}, ValueError, "momentum must be < 1"),
+        ({"dtype": "int32"}, ValueError, "dtype must be 'float32' or 'float64'"),
+        ({"random_state": "x"}, TypeError, "random_state must be None"),
+        ({"output_activation": "relu"}, ValueError, "does not go with loss='cross_entropy'"),
+    ],
+)
+def test_bad_hyperparameters_are_reported_in_fit(fitted, moons, params, error, match):
+    x, y = moons
+    estimator = clone(fitted).set_params(**params)  # __init__ accepted them
+    with pytest.raises(error, match=match):
+        estimator.fit(x, y)
+    assert not hasattr(estimator, "network_")
+
+
+@pytest.mark.parametrize(
+    ("x", "match"),
+    [
+        (np.ones((2, 3)), "X has 3 features, but NeuralNetworkClassifier is expecting 2 features"),
+        (np.array([[np.nan, 0.0]]), "Input X contains NaN"),
+        (np.ones(2), "Expected 2D array"),
+    ],
+)
+def test_predict_rejects_bad_input(fitted, x, match):
+    with pytest.raises(ValueError, match=match):
+        fitted.predict(x)
+
+
+def test_unfitted_estimator_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        NeuralNetworkRegressor().predict(np.ones((1, 2)))
+
+
+def test_inputs_are_not_modified(moons):
+    x, y = moons
+    x = np.asfortranarray(x.copy())
+    y = y.copy()
+    x.setflags(write=False)
+    y.setflags(write=False)
+    x_before, y_before = x.copy(), y.copy()
+    weights = np.ones(len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float32").fit(x, y, sample_weight=weights)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(y, y_before)
+    np.testing.assert_array_equal(weights, 1.0)
+
+
+# ------------------------------------------------------------------ properties
+@pytest.fixture(scope="module")
+def fitted_models(moons):
+    x, y = moons
+    y3 = (x[:, 0] > 0).astype(int) + y
+    models = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for labels, params in [
+            (y, {}),
+            (y3, {}),
+            (y3, {"loss": "mse"}),
+            (y3, {"loss": "mse", "output_activation": "identity"}),
+        ]:
+            models.append(NeuralNetworkClassifier(hidden_layer_sizes=(8, 8), max_iter=10, random_state=0, **params).fit(x, labels))
+    return models
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    data=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.just(2)),
+        elements=st.floats(min_value=-1e308, max_value=1e308, allow_nan=False, allow_infinity=False),
+    ),
+    model=st.integers(0, 3),
+)
+def test_predict_proba_rows_are_distributions_for_any_finite_input(fitted_models, data, model):
+    estimator = fitted_models[model]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no warning either
+        proba = estimator.predict_proba(data)
+    assert proba.shape == (data.shape[0], len(estimator.classes_))
+    assert np.all(proba >= 0) and np.all(proba <= 1)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(estimator.predict(data), estimator.classes_[proba.argmax(axis=1)])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    data=arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.just(2)),
+        elements=st.floats(min_value=-3.3999999521443642e38, max_value=3.3999999521443642e38, allow_nan=False, allow_infinity=False, width=32),
+    )
+)
+def test_float32_predict_proba_rows_are_distributions(moons, data):
+    x, y = moons
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), activation="tanh", dtype="float32", max_iter=5, random_state=0).fit(x, y)
+    proba = estimator.predict_proba(data)
+    assert np.all(proba >= 0) and np.all(proba <= 1)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_float64_values_beyond_float32_are_an_error_for_a_float32_model(moons):
+    x, y = moons
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator = NeuralNetworkClassifier(hidden_layer_sizes=(4,), dtype="float32", max_iter=2, random_state=0).fit(x, y)
+    with pytest.raises(ValueError, match="too large for dtype\\('float32'\\)"):
+        estimator.predict([[1e300, 0.0]])
+
+
+def test_regression_overflow_warns(moons):
+    x, y = moons
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator = NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(x, y.astype(float))
+    estimator.network_.parameters[...] = 10.0
+    with pytest.warns(RuntimeWarning, match="overflowed .* for 1 sample"):
+        estimator.predict([[1e308, -1e308], [0.0, 0.0]])
