@@ -34,6 +34,7 @@ __all__ = [
     "load",
     "losses",
     "optimizers",
+    "resume",
     "save",
     "schedules",
 ]
@@ -43,6 +44,7 @@ _LAZY = {
     "NeuralNetworkRegressor": "estimators",
     "save": "io",
     "load": "io",
+    "resume": "io",
     "ModelFileError": "io",
 }
 

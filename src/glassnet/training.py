@@ -9,8 +9,12 @@ calls the optimizer once on the network's single flat parameter vector.
 from __future__ import annotations
 
 import math
+import os
+import signal
 import sys
+import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -210,6 +214,9 @@ def train(
     sample_weight: object = None,
     early_stopping: EarlyStopping | None = None,
     callbacks: Sequence[Callback] = (),
+    checkpoint: str | os.PathLike | None = None,
+    checkpoint_every: int = 1,
+    _resume: dict | None = None,
 ) -> History:
     """Train ``network`` on ``(x, y)``.
 
@@ -237,6 +244,16 @@ def train(
     callbacks : sequence of callables ``callback(network, epoch, logs)``
         Called after every epoch (``epoch`` counts from 0 over the network's whole history);
         returning True stops training.
+    checkpoint : path, optional
+        Save a checkpoint there (atomically) every ``checkpoint_every`` epochs and at the end:
+        parameters, optimizer state, step, schedule, early-stopping counters, history and the
+        random generator's state. :func:`glassnet.resume` continues from it, in another process
+        too, exactly as if training had not stopped.
+    checkpoint_every : int, default=1
+
+    Ctrl-C stops training after the current step (saving a checkpoint when ``checkpoint`` is
+    given) and returns the network trained so far, with a ``RuntimeWarning``; a second Ctrl-C
+    interrupts at once.
 
     Returns
     -------
@@ -271,11 +288,31 @@ def train(
     if early_stopping is not None and early_stopping.monitor.startswith("val_") and validation is None:
         raise ValueError(f"early stopping on {early_stopping.monitor!r} needs validation_data")
 
+    checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
+    saver = None
+    if checkpoint is not None:
+        from .io import _CheckpointWriter  # needs safetensors, so imported only when asked for
+
+        saver = _CheckpointWriter(checkpoint, x_train, targets, weights)
+    resume = _resume or {}
+    if resume.get("batch"):
+        order = resume.get("order")
+        n = x_train.shape[0]
+        if (order is None) == shuffle or (order is not None and not np.array_equal(np.sort(order), np.arange(n))):
+            raise ValueError(f"the checkpoint's sample order does not fit these data ({n} samples)")
+        if resume["batch"] >= -(-n // (n if batch_size is None else min(batch_size, n))):
+            raise ValueError("the checkpoint's batch position does not fit these data")
+    if resume and saver is not None and resume.get("fingerprint") not in (None, saver.fingerprint):
+        raise ValueError(
+            "x, y and sample_weight differ from the data this checkpoint was trained on; "
+            "resuming needs the same data in the same order"
+        )
+
     # ---------------------------------------------------------- train
     network.task = task
     n_samples = x_train.shape[0]
     batch = n_samples if batch_size is None else min(batch_size, n_samples)
-    starts = range(0, n_samples, batch)
+    n_batches = -(-n_samples // batch)
     rng = network.rng
     optimizer, param_list, grad_list = network.optimizer, network._param_list, network._grad_list
     forward_backward = network._forward_backward
@@ -285,50 +322,113 @@ def train(
         x_buffer = np.empty((batch, x_train.shape[1]), x_train.dtype)
         t_buffer = np.empty((batch, targets.shape[1]), targets.dtype)
     first_epoch = history.epochs
-    progress = _Progress(verbose, epochs, first_epoch)
-    try:
-        for epoch in range(first_epoch, first_epoch + epochs):
-            started = time.perf_counter()
-            snapshot = (network.parameters.copy(), optimizer.state_dict())
-            order = rng.permutation(n_samples) if shuffle else None
-            if order is None:
-                x_epoch, t_epoch, w_epoch = x_train, targets, weights
-            elif copy_per_epoch:
-                x_epoch, t_epoch = x_train[order], targets[order]
-                w_epoch = None if weights is None else weights[order]
-            else:
-                w_epoch = None if weights is None else weights[order]
-            total = 0.0
-            for number, start in enumerate(starts):
-                stop = start + batch
-                if order is not None and not copy_per_epoch:
-                    index = order[start:stop]
-                    xb = np.take(x_train, index, axis=0, out=x_buffer[: len(index)], mode="clip")
-                    tb = np.take(targets, index, axis=0, out=t_buffer[: len(index)], mode="clip")
+    target_epochs = resume.get("target_epochs", first_epoch + epochs)
+    run = {
+        "target_epochs": target_epochs,
+        "batch_size": batch_size,
+        "shuffle": shuffle,
+        "checkpoint_every": checkpoint_every,
+        "validation": validation is not None,
+        "fingerprint": None if saver is None else saver.fingerprint,
+    }
+    progress = _Progress(verbose, target_epochs - first_epoch, first_epoch)
+    stop = False
+    with _Interrupt() as interrupt:
+        try:
+            for epoch in range(first_epoch, target_epochs):
+                started = time.perf_counter()
+                snapshot = (network.parameters.copy(), optimizer.state_dict())
+                if resume.get("batch", 0) and epoch == first_epoch:
+                    # a checkpoint saved in the middle of this epoch: same order, same position
+                    order, first_batch, total = resume["order"], resume["batch"], resume["total"]
                 else:
-                    xb, tb = x_epoch[start:stop], t_epoch[start:stop]
-                wb = None if w_epoch is None else w_epoch[start:stop]
-                loss, _ = forward_backward(xb, tb, wb, False, fused)
-                if not math.isfinite(loss):
-                    _stop_non_finite(network, snapshot, loss, epoch, number, len(starts))
-                optimizer.step(param_list, grad_list)
-                total += loss * (xb.shape[0] if wb is None else float(wb.sum()))
-            logs = {"loss": total / (n_samples if weights is None else float(weights.sum()))}
-            if validation is not None:
-                logs.update(_validation_logs(network, *validation, task))
-            logs["epoch_time"] = time.perf_counter() - started
-            history._append(logs)
-            progress.update(epoch, logs)
-            stop = early_stopping is not None and early_stopping.update(network, epoch, logs)
-            for callback in callbacks:
-                stop = bool(callback(network, epoch, logs)) or stop
-            if stop:
-                break
-    finally:
-        progress.close()
+                    order = rng.permutation(n_samples) if shuffle else None
+                    first_batch, total = 0, 0.0
+                if order is None:
+                    x_epoch, t_epoch, w_epoch = x_train, targets, weights
+                elif copy_per_epoch:
+                    x_epoch, t_epoch = x_train[order], targets[order]
+                    w_epoch = None if weights is None else weights[order]
+                else:
+                    w_epoch = None if weights is None else weights[order]
+                for number in range(first_batch, n_batches):
+                    start = number * batch
+                    stop_index = start + batch
+                    if order is not None and not copy_per_epoch:
+                        index = order[start:stop_index]
+                        xb = np.take(x_train, index, axis=0, out=x_buffer[: len(index)], mode="clip")
+                        tb = np.take(targets, index, axis=0, out=t_buffer[: len(index)], mode="clip")
+                    else:
+                        xb, tb = x_epoch[start:stop_index], t_epoch[start:stop_index]
+                    wb = None if w_epoch is None else w_epoch[start:stop_index]
+                    loss, _ = forward_backward(xb, tb, wb, False, fused)
+                    if not math.isfinite(loss):
+                        _stop_non_finite(network, snapshot, loss, epoch, number, n_batches)
+                    optimizer.step(param_list, grad_list)
+                    total += loss * (xb.shape[0] if wb is None else float(wb.sum()))
+                    if interrupt.requested:
+                        _interrupted(network, saver, run, epoch, number + 1, n_batches, total, order, early_stopping)
+                        return history
+                logs = {"loss": total / (n_samples if weights is None else float(weights.sum()))}
+                if validation is not None:
+                    logs.update(_validation_logs(network, *validation, task))
+                logs["epoch_time"] = time.perf_counter() - started
+                history._append(logs)
+                progress.update(epoch, logs)
+                stop = early_stopping is not None and early_stopping.update(network, epoch, logs)
+                for callback in callbacks:
+                    stop = bool(callback(network, epoch, logs)) or stop
+                if stop:
+                    break
+                if saver is not None and (epoch + 1 - first_epoch) % checkpoint_every == 0 and epoch + 1 < target_epochs:
+                    saver.save(network, {**run, "epoch": epoch + 1, "batch": 0, "finished": False}, None, early_stopping)
+                if interrupt.requested:
+                    _interrupted(network, saver, run, epoch + 1, 0, n_batches, 0.0, None, early_stopping)
+                    return history
+        finally:
+            progress.close()
     if early_stopping is not None:
         early_stopping.restore(network)
+    if saver is not None:
+        saver.save(network, {**run, "epoch": history.epochs, "batch": 0, "finished": True}, None, early_stopping)
     return history
+
+
+class _Interrupt:
+    """Turn the first Ctrl-C during training into a request to stop after the current step.
+
+    A second Ctrl-C interrupts as usual. Signals can only be caught in the main thread; elsewhere
+    this does nothing.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> _Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            try:
+                self._previous = signal.signal(signal.SIGINT, self._handle)
+            except ValueError:  # not the main interpreter
+                self._previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self.requested = True
+        signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def _interrupted(network, saver, run, epoch, next_batch, n_batches, total, order, early_stopping) -> None:
+    where = f"epoch {epoch + 1}, after batch {next_batch} of {n_batches}" if next_batch else f"the end of epoch {epoch}"
+    message = f"training interrupted (Ctrl-C) at {where}; the network keeps what it learned so far"
+    if saver is not None:
+        saver.save(network, {**run, "epoch": epoch, "batch": next_batch, "total": total, "finished": False}, order, early_stopping)
+        message += f"; checkpoint saved to {saver.path} (continue with glassnet.resume)"
+    warnings.warn(message, RuntimeWarning, stacklevel=4)
 
 
 def _stop_non_finite(network, snapshot, loss, epoch, batch_number, n_batches) -> None:

@@ -1,0 +1,428 @@
+import json
+import os
+import pickle
+import signal
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import ConvergenceWarning
+
+import glassnet as gn
+from glassnet import activations, io, losses, optimizers
+
+WORKER = Path(__file__).with_name("_worker.py")
+rng = np.random.default_rng(0)
+X = rng.normal(size=(40, 3))
+
+
+def trained(activation="tanh", loss="mse", optimizer="adam", dtype="float64", epochs=2):
+    fused = losses.get(loss).fused_activation
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 5, 4], activation=activation, output_activation=fused or activation, loss=loss,
+        optimizer=optimizer, dtype=dtype, random_state=0,
+    )
+    y = rng.integers(0, 4, 40) if losses.get(loss).for_classification else rng.normal(size=(40, 4))
+    net.train(X, y, epochs=epochs, batch_size=8)
+    return net, y
+
+
+def assert_same_network(a, b):
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+    assert a.parameters.dtype == b.parameters.dtype
+    assert a.get_config() == b.get_config()
+    sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
+    assert sa["iterations"] == sb["iterations"]
+    for slot_a, slot_b in zip(sa["slots"], sb["slots"]):
+        for name in slot_a:
+            np.testing.assert_array_equal(slot_a[name], slot_b[name])
+    assert a.history.loss == b.history.loss and a.history.val_loss == b.history.val_loss
+    assert a.history.val_accuracy == b.history.val_accuracy
+
+
+# ------------------------------------------------------------------ round trips
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", optimizers.names())
+@pytest.mark.parametrize("loss", losses.names())
+@pytest.mark.parametrize("activation", activations.names())
+def test_round_trip_every_combination(tmp_path, activation, loss, optimizer, dtype):
+    net, y = trained(activation, loss, optimizer, dtype)
+    path = tmp_path / "model.safetensors"
+    gn.save(net, path)
+    loaded = gn.load(path)
+    assert_same_network(net, loaded)
+    np.testing.assert_array_equal(loaded.predict_output(X), net.predict_output(X))
+    # and it keeps training exactly as the original would
+    net.train(X, y, epochs=1, batch_size=8)
+    loaded.train(X, y, epochs=1, batch_size=8)
+    np.testing.assert_array_equal(loaded.parameters, net.parameters)
+
+
+def test_files_are_plain_safetensors(tmp_path):
+    from safetensors.numpy import load_file
+
+    net, _ = trained()
+    gn.save(net, tmp_path / "m.safetensors")
+    tensors = load_file(tmp_path / "m.safetensors")
+    np.testing.assert_array_equal(tensors["layers.0.weights"], net.layers[0].weights)
+    np.testing.assert_array_equal(tensors["layers.1.bias"], net.layers[1].bias)
+    assert {"optimizer.0.m", "optimizer.0.v"} <= set(tensors)
+
+
+def test_custom_schedule_and_leaky_alpha_survive(tmp_path):
+    net = gn.NeuralNetwork(optimizer=gn.SGD(gn.schedules.CosineDecay(0.1, 50), momentum=0.5, nesterov=True), random_state=0)
+    net.add_layer(gn.Layer(3, 2, activations.LeakyReLU(0.2)))
+    net.train(X, rng.normal(size=(40, 2)), epochs=1)
+    gn.save(net, tmp_path / "m.safetensors")
+    loaded = gn.load(tmp_path / "m.safetensors")
+    assert loaded.layers[0].activation.alpha == 0.2
+    assert loaded.optimizer.get_config() == net.optimizer.get_config()
+    assert loaded.rng.bit_generator.state == net.rng.bit_generator.state
+
+
+@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([3, 7, 11]), np.array([False, True])])
+def test_estimator_round_trip(tmp_path, labels):
+    import pandas as pd
+
+    y = labels[rng.integers(0, len(labels), 40)]
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    with pytest.warns(ConvergenceWarning):
+        estimator = gn.NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(frame, y)
+    gn.save(estimator, tmp_path / "e.safetensors")
+    loaded = gn.load(tmp_path / "e.safetensors")
+    assert type(loaded) is gn.NeuralNetworkClassifier
+    assert loaded.get_params() == estimator.get_params()
+    np.testing.assert_array_equal(loaded.classes_, estimator.classes_)
+    np.testing.assert_array_equal(loaded.feature_names_in_, ["a", "b", "c"])
+    np.testing.assert_array_equal(loaded.predict_proba(frame), estimator.predict_proba(frame))
+    np.testing.assert_array_equal(loaded.predict(frame), estimator.predict(frame))
+    assert loaded.loss_curve_ == estimator.loss_curve_
+
+
+def test_regressor_round_trip(tmp_path):
+    y = rng.normal(size=(40, 2))
+    with pytest.warns(ConvergenceWarning):
+        estimator = gn.NeuralNetworkRegressor(hidden_layer_sizes=(4, 4), max_iter=3, random_state=0, dtype="float32").fit(X, y)
+    gn.save(estimator, tmp_path / "r.safetensors")
+    loaded = gn.load(tmp_path / "r.safetensors")
+    np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
+    assert loaded.n_outputs_ == 2
+    loaded.partial_fit(X, y)  # keeps training
+
+
+def test_save_refuses_what_it_cannot_write(tmp_path):
+    with pytest.raises(TypeError, match="save expects a NeuralNetwork or a glassnet estimator"):
+        gn.save({"weights": 1}, tmp_path / "x")
+    with pytest.raises(ValueError, match="not fitted yet"):
+        gn.save(gn.NeuralNetworkClassifier(), tmp_path / "x")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        gn.save(trained()[0], tmp_path / "missing" / "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_different_glassnet_version_warns_and_a_newer_format_is_refused(tmp_path, monkeypatch):
+    net, _ = trained()
+    monkeypatch.setattr(gn, "__version__", "0.0.1")
+    gn.save(net, tmp_path / "old.safetensors")
+    monkeypatch.undo()
+    with pytest.warns(UserWarning, match="saved by glassnet 0.0.1"):
+        gn.load(tmp_path / "old.safetensors")
+    monkeypatch.setattr(io, "FORMAT_VERSION", 99)
+    gn.save(net, tmp_path / "new.safetensors")
+    monkeypatch.undo()
+    with pytest.raises(gn.ModelFileError, match="format version 99, newer than the 1"):
+        gn.load(tmp_path / "new.safetensors")
+
+
+# ------------------------------------------------------------------ hostile and damaged files
+def rewrite(path, edit_document=None, edit_tensors=None):
+    """Write a variant of a valid file, with a correct checksum (so the content checks must catch it)."""
+    document, tensors = io._read_file(path)
+    if edit_document:
+        edit_document(document)
+    if edit_tensors:
+        edit_tensors(tensors)
+    data = io._serialise(document, tensors)
+    out = Path(str(path) + ".variant")
+    out.write_bytes(data)
+    return out
+
+
+@pytest.fixture
+def model_file(tmp_path):
+    net, _ = trained()
+    path = tmp_path / "model.safetensors"
+    gn.save(net, path)
+    return path
+
+
+def test_truncated_files(model_file):
+    data = model_file.read_bytes()
+    for cut in [0, 4, 8, 9, 50, len(data) // 2, len(data) - 1]:
+        model_file.with_suffix(".cut").write_bytes(data[:cut])
+        with pytest.raises(gn.ModelFileError):
+            gn.load(model_file.with_suffix(".cut"))
+
+
+def test_every_single_bit_flip_in_the_header_and_sampled_data_is_caught(model_file):
+    data = bytearray(model_file.read_bytes())
+    header_end = 8 + struct.unpack("<Q", data[:8])[0]
+    positions = list(range(header_end)) + list(np.random.default_rng(1).integers(header_end, len(data), 200))
+    for position in positions:
+        bit = int(position) % 8
+        flipped = bytearray(data)
+        flipped[position] ^= 1 << bit
+        target = model_file.with_suffix(".flip")
+        target.write_bytes(bytes(flipped))
+        with pytest.raises(gn.ModelFileError):
+            gn.load(target)
+
+
+def test_header_too_large(model_file):
+    data = bytearray(model_file.read_bytes())
+    for size in (2**40, len(data)):
+        data[:8] = struct.pack("<Q", size)
+        model_file.with_suffix(".big").write_bytes(bytes(data))
+        with pytest.raises(gn.ModelFileError, match="header claims"):
+            gn.load(model_file.with_suffix(".big"))
+
+
+def test_wrong_shape_and_wrong_dtype(model_file):
+    def reshape(tensors):
+        tensors["layers.0.weights"] = np.zeros((3, 6))
+
+    with pytest.raises(gn.ModelFileError, match=r"layers.0.weights' has shape \(3, 6\), the configuration says \(3, 5\)"):
+        gn.load(rewrite(model_file, edit_tensors=reshape))
+
+    def recast(tensors):
+        tensors["layers.1.bias"] = tensors["layers.1.bias"].astype(np.float32)
+
+    with pytest.raises(gn.ModelFileError, match="has dtype float32, the configuration says float64"):
+        gn.load(rewrite(model_file, edit_tensors=recast))
+
+    def integer(tensors):
+        tensors["layers.1.bias"] = tensors["layers.1.bias"].astype(np.int32)
+
+    with pytest.raises(gn.ModelFileError, match="dtype 'I32' is not one glassnet writes"):
+        gn.load(rewrite(model_file, edit_tensors=integer))
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda d: d["network"]["layers"][0]["activation"].update(name="evil"), "unknown activation 'evil'"),
+        (lambda d: d["network"]["loss"].update(name="__import__"), "unknown loss '__import__'"),
+        (lambda d: d["network"]["optimizer"].update(name="os.system"), "unknown optimizer 'os.system'"),
+        (lambda d: d["network"]["optimizer"].update(learning_rate=-1), "learning_rate must be > 0"),
+        (lambda d: d["network"]["layers"][0].update(weight_init="pickle"), "unknown weight initializer 'pickle'"),
+        (lambda d: d["network"].update(dtype="object"), "dtype must be 'float32' or 'float64'"),
+        (lambda d: d["network"]["layers"][1].update(n_inputs=7), "does not match the previous layer"),
+        (lambda d: d["state"]["rng"].update(bit_generator="RandomState"), "random generator"),
+        (lambda d: d["state"]["history"].update(loss=["x"]), "history 'loss' must be a list of numbers"),
+        (lambda d: d.update(kind="Evil"), "unknown model kind"),
+        (lambda d: d.pop("network"), "no 'network' configuration"),
+    ],
+)
+def test_hostile_configurations_are_named(model_file, edit, match):
+    with pytest.raises(gn.ModelFileError, match=match):
+        gn.load(rewrite(model_file, edit_document=edit))
+
+
+def test_non_finite_weights_are_refused(model_file):
+    def poison(tensors):
+        tensors["layers.0.bias"] = tensors["layers.0.bias"].copy()
+        tensors["layers.0.bias"][0] = np.nan
+
+    with pytest.raises(gn.ModelFileError, match="contains NaN or infinity"):
+        gn.load(rewrite(model_file, edit_tensors=poison))
+
+
+def test_foreign_files(tmp_path):
+    from safetensors.numpy import save_file
+
+    save_file({"w": np.zeros(3)}, tmp_path / "foreign.safetensors")
+    (tmp_path / "text").write_text("hello, world")
+    (tmp_path / "empty").write_bytes(b"")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    for name, match in [("foreign.safetensors", "no 'glassnet' entry"), ("text", "header"), ("empty", "too short"), ("array.npy", "header")]:
+        with pytest.raises(gn.ModelFileError, match=match):
+            gn.load(tmp_path / name)
+
+
+class _MakesAMarker:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_payload_never_runs(tmp_path):
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(_MakesAMarker(str(marker)))
+    assert not marker.exists()
+    (tmp_path / "pickle.safetensors").write_bytes(payload)
+    # a pickle hidden in the metadata and in a tensor of an otherwise valid-looking file
+    net, _ = trained()
+    gn.save(net, tmp_path / "good.safetensors")
+    document, tensors = io._read_file(tmp_path / "good.safetensors")
+    document["network"]["layers"][0]["activation"] = {"name": payload.decode("latin-1")}
+    (tmp_path / "metadata.safetensors").write_bytes(io._serialise(document, tensors))
+    from safetensors.numpy import save
+
+    blob = save({"payload": np.frombuffer(payload, dtype=np.uint8)}, metadata={"glassnet": "{}"})
+    (tmp_path / "tensor.safetensors").write_bytes(blob)
+    for name in ("pickle.safetensors", "metadata.safetensors", "tensor.safetensors"):
+        with pytest.raises(gn.ModelFileError):
+            gn.load(tmp_path / name)
+    assert not marker.exists()
+
+
+@pytest.fixture(scope="module")
+def valid_bytes(tmp_path_factory):
+    net, _ = trained(epochs=1)
+    path = tmp_path_factory.mktemp("fuzz") / "m.safetensors"
+    gn.save(net, path)
+    return path.read_bytes()
+
+
+def _load_bytes(tmp_path, data):
+    path = tmp_path / "fuzz.safetensors"
+    path.write_bytes(data)
+    return gn.load(path)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=2000))
+def test_fuzz_random_bytes_only_raise_model_file_error(tmp_path, data):
+    with pytest.raises(gn.ModelFileError):
+        _load_bytes(tmp_path, data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(["flip", "set", "delete", "insert"]), st.integers(0, 10**6), st.integers(0, 255)),
+        min_size=1,
+        max_size=4,
+    ),
+    head=st.booleans(),
+)
+def test_fuzz_mutated_files_only_raise_model_file_error(tmp_path, valid_bytes, edits, head):
+    data = bytearray(valid_bytes)
+    header_end = 8 + struct.unpack("<Q", valid_bytes[:8])[0]
+    for kind, position, value in edits:
+        limit = header_end if head else len(data)
+        position %= max(limit, 1)
+        if kind == "flip":
+            data[position] ^= 1 << (value % 8)
+        elif kind == "set":
+            data[position] = value
+        elif kind == "delete":
+            del data[position : position + 1 + value % 16]
+        else:
+            data[position:position] = bytes([value]) * (1 + value % 16)
+    try:
+        _load_bytes(tmp_path, bytes(data))
+    except gn.ModelFileError:
+        return
+    assert bytes(data) == valid_bytes  # only an unchanged file may load
+
+
+# ------------------------------------------------------------------ crashes and resumption
+def run_worker(*args, **kwargs):
+    return subprocess.Popen([sys.executable, str(WORKER), *map(str, args)], stdout=subprocess.PIPE, text=True, **kwargs)
+
+
+def test_a_save_killed_at_random_points_leaves_the_previous_file_whole(tmp_path):
+    path = tmp_path / "big.safetensors"
+    seen_versions = set()
+    for delay in np.random.default_rng(2).uniform(0.05, 0.6, 6):
+        worker = run_worker("save-loop", path)
+        assert worker.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        if path.exists():
+            loaded = gn.load(path)  # never half-written
+            seen_versions.add(float(loaded.layers[1].bias[0]))
+    assert seen_versions
+    leftovers = [p for p in tmp_path.iterdir() if p.suffix == ".tmp"]
+    gn.save(gn.NeuralNetwork.from_sizes([2, 2], random_state=0), path)
+    assert [p for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+    print(f"{len(leftovers)} temporary file(s) left by killed saves were removed by the next save")
+
+
+def _resumed_equals_straight(tmp_path, interrupt):
+    straight = tmp_path / "straight.safetensors"
+    assert run_worker("straight", straight).wait() == 0
+    checkpoint = tmp_path / "checkpoint.safetensors"
+    worker = run_worker("checkpointed", checkpoint)
+    assert worker.stdout.readline().strip() == "ready"
+    interrupt(worker, checkpoint)
+    finished = tmp_path / "finished.safetensors"
+    assert run_worker("resume", checkpoint, finished).wait() == 0
+    a, b = gn.load(straight), gn.load(finished)
+    assert_same_network(a, b)
+    assert len(a.history) == 8
+    return worker
+
+
+def test_killed_training_resumes_bit_identically_in_a_new_process(tmp_path):
+    def kill_after_three_epochs(worker, checkpoint):
+        while True:
+            time.sleep(0.05)
+            try:
+                if len(gn.load(checkpoint).history) >= 3:
+                    break
+            except (FileNotFoundError, gn.ModelFileError):
+                continue
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    _resumed_equals_straight(tmp_path, kill_after_three_epochs)
+
+
+def test_ctrl_c_saves_a_mid_epoch_checkpoint_that_resumes_bit_identically(tmp_path):
+    def ctrl_c_in_epoch_two(worker, checkpoint):
+        while True:
+            time.sleep(0.02)
+            try:
+                if len(gn.load(checkpoint).history) >= 1:
+                    break
+            except (FileNotFoundError, gn.ModelFileError):
+                continue
+        time.sleep(0.1)
+        worker.send_signal(signal.SIGINT)
+        out = worker.stdout.read()
+        assert worker.wait() == 0
+        assert "returned" in out
+        document, _ = io._read_file(checkpoint)
+        assert document["training"]["batch"] > 0, "expected a checkpoint from the middle of an epoch"
+
+    _resumed_equals_straight(tmp_path, ctrl_c_in_epoch_two)
+
+
+def test_resume_checks_its_inputs(tmp_path):
+    net, _ = trained()
+    gn.save(net, tmp_path / "model.safetensors")
+    with pytest.raises(gn.ModelFileError, match="not a checkpoint"):
+        gn.resume(tmp_path / "model.safetensors", X, np.zeros((40, 4)))
+    fresh = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="cross_entropy", random_state=0)
+    y = rng.integers(0, 2, 40)
+    fresh.train(X, y, epochs=2, checkpoint=tmp_path / "c.safetensors", callbacks=[lambda *a: False])
+    document, tensors = io._read_file(tmp_path / "c.safetensors")
+    document["training"].update(finished=False, target_epochs=5)
+    (tmp_path / "c2.safetensors").write_bytes(io._serialise(document, tensors))
+    with pytest.raises(ValueError, match="differ from the data this checkpoint was trained on"):
+        gn.resume(tmp_path / "c2.safetensors", X[::-1], y)
+    resumed = gn.resume(tmp_path / "c2.safetensors", X, y)
+    assert len(resumed.history) == 5
+    json.dumps(document)  # the training state is plain data
+    assert os.path.exists(tmp_path / "c2.safetensors")
