@@ -18,10 +18,10 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
     """Resolve ``dtype`` to ``float32`` or ``float64`` (the dtypes glassnet computes in)."""
     try:
-        resolved = np.dtype(dtype)  # type: ignore[arg-type]
+        resolved = None if dtype is None else np.dtype(dtype)  # type: ignore[arg-type]
     except TypeError:
         resolved = None
-    if resolved not in FLOAT_DTYPES:
+    if resolved is None or resolved not in FLOAT_DTYPES:  # (np.dtype("float64") == None is True)
         raise ValueError(f"{name} must be 'float32' or 'float64', got {dtype!r}")
     return resolved
 

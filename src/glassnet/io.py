@@ -166,7 +166,13 @@ def _network_document(network: NeuralNetwork) -> tuple[dict, dict[str, np.ndarra
         "rng": _rng_state(network.rng),
         "history": history,
     }
-    return {"network": network.get_config(), "state": state}, tensors
+    try:
+        metadata = json.loads(json.dumps(network.metadata, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"network.metadata must be plain JSON data (dicts, lists, strings, numbers): {error}") from None
+    if not isinstance(metadata, dict):
+        raise ValueError(f"network.metadata must be a dict, got {type(network.metadata).__name__}")
+    return {"network": network.get_config(), "state": state, "metadata": metadata}, tensors
 
 
 def _header(kind: str) -> dict:
@@ -351,6 +357,17 @@ def _tensor_specs(header: dict, data_size: int) -> dict[str, tuple[np.dtype, tup
 def _read_file(path: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and verify a model file; return (document, tensors)."""
     path = os.fspath(path)
+    try:
+        return _read_verified(path)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path} is not a valid glassnet model file: {error}") from None
+    except OSError:
+        raise
+    except Exception as error:  # anything unforeseen in a hostile file is still a file error
+        raise ModelFileError(f"{path} is not a valid glassnet model file ({type(error).__name__}: {error})") from None
+
+
+def _read_verified(path: str) -> tuple[dict, dict[str, np.ndarray]]:
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         head, header, data_start = _read_header(handle, size)
@@ -515,6 +532,9 @@ def _build_network(document: dict, tensors: dict[str, np.ndarray]) -> NeuralNetw
         network.optimizer.load_state_dict({"iterations": iterations, "slots": slots}, network._param_list)
         network.rng = _build_rng(state.get("rng"))
         network.history = _build_history(state.get("history"))
+        metadata = document.get("metadata", {})
+        _expect(isinstance(metadata, dict), "malformed metadata section")
+        network.metadata = metadata
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError) as error:
@@ -613,16 +633,16 @@ def load(path: str | os.PathLike):
     FileNotFoundError, IsADirectoryError, PermissionError
         When ``path`` itself cannot be opened.
     """
+    document, tensors = _read_file(path)
     try:
-        document, tensors = _read_file(path)
         network = _build_network(document, tensors)
         if document["kind"] == "NeuralNetwork":
             return network
         return _build_estimator(document, network)
-    except (ModelFileError, OSError):
-        raise
+    except ModelFileError as error:
+        raise ModelFileError(f"{os.fspath(path)} is not a valid glassnet model file: {error}") from None
     except Exception as error:  # anything unforeseen in a hostile file is still a file error
-        raise _fail(f"not a valid glassnet model file ({type(error).__name__}: {error})") from None
+        raise ModelFileError(f"{os.fspath(path)} is not a valid glassnet model file ({type(error).__name__}: {error})") from None
 
 
 # ====================================================================== resuming

@@ -128,6 +128,8 @@ class NeuralNetwork:
     layers : tuple of Layer
     history : History
         Per-epoch losses (and validation scores) over every :meth:`train` call so far.
+    metadata : dict
+        Plain data (JSON-able) that :func:`glassnet.save` writes with the model.
     """
 
     def __init__(
@@ -155,6 +157,8 @@ class NeuralNetwork:
         self.random_state = random_state
         self.rng = check_random_state(random_state)
         self.history = History()
+        #: plain JSON-able data saved with the model (the command line keeps its class names here)
+        self.metadata: dict = {}
         self._layers: list[Layer] = []
         self._params = np.empty(0, self.dtype)
         self._grads = np.empty(0, self.dtype)

@@ -1,0 +1,182 @@
+"""``glassnet study``: the seed's configuration over many seeds, beside a modern one.
+
+Writes ``seed-study.json`` (every run), ``seed-study.png`` (accuracy distributions and what a
+stalled run's loss curve looks like) and ``seed-study.md`` (the write-up) into a folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+from . import __version__, experiments
+
+__all__ = ["run_study", "write_report"]
+
+
+def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    return {
+        "seed": seed,
+        "svm": experiments.svm_accuracy(seed),
+        "seed_config": experiments.run_seed(seed, seed_epochs),
+        "modern_config": experiments.run_modern(seed, modern_epochs),
+    }
+
+
+def run_study(runs: int = 20, jobs: int = 1, seed_epochs: int = 500, modern_epochs: int = 50, progress=None) -> dict:
+    """Train both configurations on data seeds ``0 … runs-1``; ``progress(done, total)`` per run."""
+    results = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = [pool.submit(_one, seed, seed_epochs, modern_epochs) for seed in range(runs)]
+            for done, future in enumerate(futures, start=1):
+                results.append(future.result())
+                if progress:
+                    progress(done, runs)
+    else:
+        for seed in range(runs):
+            results.append(_one(seed, seed_epochs, modern_epochs))
+            if progress:
+                progress(seed + 1, runs)
+    return {
+        "glassnet_version": __version__,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}",
+        "seed_epochs": seed_epochs,
+        "modern_epochs": modern_epochs,
+        "stall_loss": experiments.STALL_LOSS,
+        "runs": results,
+    }
+
+
+def digest(study: dict) -> dict:
+    """The numbers the report and the demo quote."""
+    runs = study["runs"]
+    seed_acc = [r["seed_config"]["accuracy"] for r in runs]
+    stalled = [r for r in runs if r["seed_config"]["stalled"]]
+    return {
+        "runs": len(runs),
+        "seed_accuracy": experiments.summary(seed_acc),
+        "seed_accuracy_not_stalled": experiments.summary([r["seed_config"]["accuracy"] for r in runs if not r["seed_config"]["stalled"]] or [np.nan]),
+        "stalled": len(stalled),
+        "stalled_seeds": [r["seed"] for r in stalled],
+        "stalled_accuracy": experiments.summary([r["seed_config"]["accuracy"] for r in stalled]) if stalled else None,
+        "modern_accuracy": experiments.summary([r["modern_config"]["accuracy"] for r in runs]),
+        "svm_accuracy": experiments.summary([r["svm"] for r in runs]),
+        "seed_seconds": experiments.summary([r["seed_config"]["seconds"] for r in runs]),
+        "modern_seconds": experiments.summary([r["modern_config"]["seconds"] for r in runs]),
+        "stall_loss": study["stall_loss"],
+    }
+
+
+def _plot(study: dict, path: str) -> None:
+    from .plotting import new_figure, save_figure
+
+    runs = study["runs"]
+    figure, (left, right) = new_figure(1, 2, figsize=(13, 5))
+    columns = [
+        ("seed config\n(sigmoid, MSE, SGD, batch 1)", [r["seed_config"]["accuracy"] for r in runs]),
+        ("modern config\n(ReLU, cross-entropy, Adam, batch 32)", [r["modern_config"]["accuracy"] for r in runs]),
+        ("RBF SVM\n(C=10, gamma=1)", [r["svm"] for r in runs]),
+    ]
+    jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(runs))
+    stalled = np.array([r["seed_config"]["stalled"] for r in runs])
+    for position, (label, values) in enumerate(columns):
+        values = np.asarray(values)
+        left.boxplot(values, positions=[position], widths=0.5, showfliers=False)
+        colours = np.where(stalled, "#d62728", "#1f77b4") if position == 0 else "#1f77b4"
+        left.scatter(position + jitter, values, s=18, c=colours, zorder=3, alpha=0.8)
+    left.set_xticks(range(len(columns)), [label for label, _ in columns], fontsize=9)
+    left.set_ylabel("test accuracy")
+    left.set_title(f"Test accuracy over {len(runs)} data draws and initialisations")
+    left.grid(axis="y", alpha=0.3)
+    for run in runs:
+        stalled_run = run["seed_config"]["stalled"]
+        right.plot(
+            np.arange(1, len(run["seed_config"]["loss_curve"]) + 1), run["seed_config"]["loss_curve"],
+            color="#d62728" if stalled_run else "#1f77b4", alpha=0.9 if stalled_run else 0.35, linewidth=1.2,
+        )
+    right.axhline(study["stall_loss"], color="grey", linestyle="--", linewidth=1)
+    right.set_yscale("log")
+    right.set_xlabel("epoch")
+    right.set_ylabel("training loss (½·Σ(a − y)² per sample)")
+    right.set_title("Seed config loss curves: stalled runs in red")
+    right.grid(alpha=0.3)
+    save_figure(figure, path)
+
+
+def write_report(study: dict, folder: str) -> dict:
+    """Write ``seed-study.json``, ``seed-study.png`` and ``seed-study.md`` into ``folder``."""
+    os.makedirs(folder, exist_ok=True)
+    numbers = digest(study)
+    with open(os.path.join(folder, "seed-study.json"), "w") as handle:
+        json.dump({**study, "digest": numbers}, handle, indent=1)
+    _plot(study, os.path.join(folder, "seed-study.png"))
+    with open(os.path.join(folder, "seed-study.md"), "w") as handle:
+        handle.write(_markdown(study, numbers))
+    return numbers
+
+
+def _markdown(study: dict, d: dict) -> str:
+    s, m, v = d["seed_accuracy"], d["modern_accuracy"], d["svm_accuracy"]
+    rows = "\n".join(
+        f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}{' (stalled)' if r['seed_config']['stalled'] else ''} "
+        f"| {r['seed_config']['final_loss']:.4f} | {r['seed_config']['seconds']:.1f} "
+        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} | {r['svm']:.4f} |"
+        for r in study["runs"]
+    )
+    stalled = d["stalled_accuracy"]
+    stall_text = (
+        f"{d['stalled']} of {d['runs']} runs stalled (data seeds {', '.join(map(str, d['stalled_seeds']))}), "
+        f"ending at {stalled['min']:.3f}-{stalled['max']:.3f} test accuracy"
+        if stalled else f"none of the {d['runs']} runs stalled"
+    )
+    return f"""# The seed's configuration, studied
+
+*Written by `glassnet study --runs {d['runs']}` (glassnet {study['glassnet_version']}; {study['machine']}).*
+
+The blog post trains a 2-25-50-25-2 network with sigmoid activations everywhere, its own
+initialisation (weights `randn * sqrt(1/n_outputs)`, bias `randn * 0.1`), the squared error
+`½·Σ(a − y)²`, and plain gradient descent one sample at a time (learning rate 0.01, the
+training set in a fixed order) for {study['seed_epochs']} epochs on `make_moons(3000, noise=0.2)`,
+split 80/20. It reports "above 97%" test accuracy. Here it is run on data seeds 0-{d['runs'] - 1}
+(the same seed drives the data, the split and the initialisation), beside a modern configuration
+of the same network (ReLU, He initialisation, softmax cross-entropy, Adam with learning rate 0.01,
+batches of 32, {study['modern_epochs']} epochs) and an RBF SVM (`C=10, gamma=1`) that shows what
+each data draw allows.
+
+![accuracy distributions and loss curves](seed-study.png)
+
+## What it shows
+
+| configuration | median test accuracy | range | median training time |
+| --- | --- | --- | --- |
+| seed (sigmoid, MSE, SGD, batch 1, {study['seed_epochs']} epochs) | {s['median']:.4f} | {s['min']:.4f}-{s['max']:.4f} | {d['seed_seconds']['median']:.1f} s |
+| modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) | {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} | {d['modern_seconds']['median']:.2f} s |
+| RBF SVM | {v['median']:.4f} | {v['min']:.4f}-{v['max']:.4f} | |
+
+- **The seed's configuration is fragile.** {stall_text}. A stalled run's loss falls quickly to
+  about 0.09 and then stays flat: the network has learned a nearly linear boundary between the
+  two moons, the sigmoids of the hidden layers sit in their flat regions, and gradients of
+  `a·(1 − a)` through four sigmoid layers are too small for learning rate 0.01 to leave the
+  plateau within {study['seed_epochs']} epochs (red curves in the right panel). A run counts as
+  stalled when its final training loss is above {d['stall_loss']} (runs that solve the moons end
+  near 0.02-0.03).
+- **When it does not stall it matches the data's limit**: the median of the runs that learned is
+  {d['seed_accuracy_not_stalled']['median']:.4f}, in line with the SVM.
+- **The modern configuration never stalls here** and gets there in a fraction of the time: a
+  median of {m['median']:.4f} in {d['modern_seconds']['median']:.2f} s against
+  {d['seed_seconds']['median']:.1f} s.
+
+## Every run
+
+| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds | SVM |
+| --- | --- | --- | --- | --- | --- | --- |
+{rows}
+
+Rerun with `glassnet study --runs {d['runs']} --jobs 2` (about {d['seed_seconds']['median'] * d['runs'] / 60:.0f} CPU-minutes).
+"""
