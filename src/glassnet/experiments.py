@@ -8,6 +8,7 @@ mini-batches). ``moons_split`` draws the post's data.
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -45,7 +46,7 @@ def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2):
 def seed_network(random_state=None) -> NeuralNetwork:
     """The post's network: sigmoid everywhere, its initialisation, ``"mse"``, SGD at 0.01."""
     network = NeuralNetwork(loss="mse", optimizer=SGD(learning_rate=0.01), random_state=random_state)
-    for n_inputs, n_outputs in zip(SEED_SIZES[:-1], SEED_SIZES[1:]):
+    for n_inputs, n_outputs in itertools.pairwise(SEED_SIZES):
         network.add_layer(Layer(n_inputs, n_outputs, activation="sigmoid", weight_init="seed"))
     return network
 

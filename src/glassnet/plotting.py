@@ -144,7 +144,7 @@ def plot_decision_boundary(
     for boundary in range(n_classes):
         axes.contour(grid_x, grid_y, (predicted == boundary).astype(float), levels=[0.5], colors="black", linewidths=1.2)
     classes = np.unique(labels)
-    for index, label in enumerate(classes):
+    for _index, label in enumerate(classes):
         mask = labels == label
         name = class_names[int(label)] if class_names is not None and len(class_names) > int(label) else str(label)
         axes.scatter(x[mask, 0], x[mask, 1], s=16, color=colours[int(label) % len(colours)], edgecolors="black", linewidths=0.4, label=name)

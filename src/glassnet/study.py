@@ -85,7 +85,7 @@ def _plot(study: dict, path: str) -> None:
     ]
     jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(runs))
     stalled = np.array([r["seed_config"]["stalled"] for r in runs])
-    for position, (label, values) in enumerate(columns):
+    for position, (_label, values) in enumerate(columns):
         values = np.asarray(values)
         left.boxplot(values, positions=[position], widths=0.5, showfliers=False)
         colours = np.where(stalled, "#d62728", "#1f77b4") if position == 0 else "#1f77b4"
