@@ -310,7 +310,10 @@ def run_demo(args) -> int:
         _say(f"training time: {seconds:.1f} s for {len(history)} epochs ({1e6 * seconds / max(steps, 1):.1f} µs per step, validation included)")
         for line in _where_it_sits(accuracy, final_loss, stalled, len(history)):
             _say(line)
-        plotting.plot_loss(history, os.path.join(stage, "loss.png"), title="seed configuration: loss per epoch", loss_name="½·Σ(a − y)² per sample (mse)")
+        plotting.plot_loss(
+            history, os.path.join(stage, "loss.png"), title="seed configuration: loss per epoch",
+            loss_name="½·Σ(a − y)² per sample (mse)", validation_label="test set, held out",
+        )
         plotting.plot_decision_boundary(
             network.predict_proba, x_test, y_test, os.path.join(stage, "decision_boundary.png"),
             title=f"learned decision boundary, with the {len(y_test)} test points (accuracy {accuracy:.3f})",

@@ -95,6 +95,14 @@ def svm_accuracy(seed: int) -> float:
     return float(SVC(C=10, gamma=1).fit(x_train, y_train).score(x_test, y_test))
 
 
+def linear_accuracy(seed: int) -> float:
+    """A logistic regression (a straight boundary) on the same split."""
+    from sklearn.linear_model import LogisticRegression
+
+    x_train, x_test, y_train, y_test = moons_split(seed)
+    return float(LogisticRegression().fit(x_train, y_train).score(x_test, y_test))
+
+
 def summary(values) -> dict:
     values = np.asarray(values, dtype=float)
     return {

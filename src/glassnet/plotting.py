@@ -94,13 +94,15 @@ def plot_data(x: np.ndarray, labels: np.ndarray, path: str | os.PathLike, title:
         save_figure(figure, path)
 
 
-def plot_loss(history, path: str | os.PathLike, title: str = "loss per epoch", loss_name: str = "loss") -> None:
+def plot_loss(
+    history, path: str | os.PathLike, title: str = "loss per epoch", loss_name: str = "loss", validation_label: str = "validation"
+) -> None:
     """Training loss per epoch, and the validation loss where there is one."""
     figure, axes = new_figure(figsize=(8, 5))
     epochs = np.arange(1, len(history.loss) + 1)
-    axes.plot(epochs, history.loss, label="training", color="#1f77b4", linewidth=1.6)
+    axes.plot(epochs, history.loss, label="training (mean over the epoch's steps)", color="#1f77b4", linewidth=1.6)
     if history.val_loss:
-        axes.plot(epochs, history.val_loss, label="validation", color="#ff7f0e", linewidth=1.6)
+        axes.plot(epochs, history.val_loss, label=f"{validation_label} (after the epoch)", color="#ff7f0e", linewidth=1.6)
     if min(history.loss) > 0 and max(history.loss) / min(history.loss) > 20:
         axes.set_yscale("log")
     axes.set_xlabel("epoch")

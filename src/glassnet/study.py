@@ -23,6 +23,7 @@ def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict:
     return {
         "seed": seed,
         "svm": experiments.svm_accuracy(seed),
+        "linear": experiments.linear_accuracy(seed),
         "seed_config": experiments.run_seed(seed, seed_epochs),
         "modern_config": experiments.run_modern(seed, modern_epochs),
     }
@@ -70,6 +71,7 @@ def digest(study: dict) -> dict:
         "seed_seconds": experiments.summary([r["seed_config"]["seconds"] for r in runs]),
         "modern_seconds": experiments.summary([r["modern_config"]["seconds"] for r in runs]),
         "stall_loss": study["stall_loss"],
+        "linear_accuracy_of_stalled": [r["linear"] for r in stalled] if stalled and "linear" in stalled[0] else None,
     }
 
 
@@ -79,9 +81,9 @@ def _plot(study: dict, path: str) -> None:
     runs = study["runs"]
     figure, (left, right) = new_figure(1, 2, figsize=(13, 5))
     columns = [
-        ("seed config\n(sigmoid, MSE, SGD, batch 1)", [r["seed_config"]["accuracy"] for r in runs]),
-        ("modern config\n(ReLU, cross-entropy, Adam, batch 32)", [r["modern_config"]["accuracy"] for r in runs]),
-        ("RBF SVM\n(C=10, gamma=1)", [r["svm"] for r in runs]),
+        ("seed config\nsigmoid, MSE,\nSGD, batch 1", [r["seed_config"]["accuracy"] for r in runs]),
+        ("modern config\nReLU, cross-entropy,\nAdam, batch 32", [r["modern_config"]["accuracy"] for r in runs]),
+        ("RBF SVM\nC=10, gamma=1", [r["svm"] for r in runs]),
     ]
     jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(runs))
     stalled = np.array([r["seed_config"]["stalled"] for r in runs])
@@ -92,7 +94,7 @@ def _plot(study: dict, path: str) -> None:
         left.scatter(position + jitter, values, s=18, c=colours, zorder=3, alpha=0.8)
     left.set_xticks(range(len(columns)), [label for label, _ in columns], fontsize=9)
     left.set_ylabel("test accuracy")
-    left.set_title(f"Test accuracy over {len(runs)} data draws and initialisations")
+    left.set_title(f"Test accuracy over {len(runs)} data draws and initialisations\n(stalled seed runs in red)")
     left.grid(axis="y", alpha=0.3)
     for run in runs:
         stalled_run = run["seed_config"]["stalled"]
@@ -112,6 +114,8 @@ def _plot(study: dict, path: str) -> None:
 def write_report(study: dict, folder: str) -> dict:
     """Write ``seed-study.json``, ``seed-study.png`` and ``seed-study.md`` into ``folder``."""
     os.makedirs(folder, exist_ok=True)
+    for run in study["runs"]:  # results saved before this column existed
+        run.setdefault("linear", experiments.linear_accuracy(run["seed"]))
     numbers = digest(study)
     with open(os.path.join(folder, "seed-study.json"), "w") as handle:
         json.dump({**study, "digest": numbers}, handle, indent=1)
@@ -121,12 +125,29 @@ def write_report(study: dict, folder: str) -> dict:
     return numbers
 
 
+def _escape_epochs(study: dict) -> list[int]:
+    """For each run that learned, the first epoch its training loss fell below the stall line."""
+    epochs = []
+    for run in study["runs"]:
+        curve = np.asarray(run["seed_config"]["loss_curve"])
+        below = np.nonzero(curve < study["stall_loss"])[0]
+        if below.size:
+            epochs.append(int(below[0]) + 1)
+    return epochs
+
+
+def _list(values) -> str:
+    return ", ".join(f"{v:.3f}" for v in values or [])
+
+
 def _markdown(study: dict, d: dict) -> str:
     s, m, v = d["seed_accuracy"], d["modern_accuracy"], d["svm_accuracy"]
+    escapes = _escape_epochs(study) or [0]
+    plateau = float(np.median([r["seed_config"]["loss_curve"][min(30, len(r["seed_config"]["loss_curve"]) - 1)] for r in study["runs"]]))
     rows = "\n".join(
         f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}{' (stalled)' if r['seed_config']['stalled'] else ''} "
         f"| {r['seed_config']['final_loss']:.4f} | {r['seed_config']['seconds']:.1f} "
-        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} | {r['svm']:.4f} |"
+        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} | {r['svm']:.4f} | {r['linear']:.4f} |"
         for r in study["runs"]
     )
     stalled = d["stalled_accuracy"]
@@ -146,8 +167,8 @@ training set in a fixed order) for {study['seed_epochs']} epochs on `make_moons(
 split 80/20. It reports "above 97%" test accuracy. Here it is run on data seeds 0-{d['runs'] - 1}
 (the same seed drives the data, the split and the initialisation), beside a modern configuration
 of the same network (ReLU, He initialisation, softmax cross-entropy, Adam with learning rate 0.01,
-batches of 32, {study['modern_epochs']} epochs) and an RBF SVM (`C=10, gamma=1`) that shows what
-each data draw allows.
+batches of 32, {study['modern_epochs']} epochs), an RBF SVM (`C=10, gamma=1`) that shows what
+each data draw allows, and a logistic regression that shows what a straight boundary gets.
 
 ![accuracy distributions and loss curves](seed-study.png)
 
@@ -159,13 +180,15 @@ each data draw allows.
 | modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) | {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} | {d['modern_seconds']['median']:.2f} s |
 | RBF SVM | {v['median']:.4f} | {v['min']:.4f}-{v['max']:.4f} | |
 
-- **The seed's configuration is fragile.** {stall_text}. A stalled run's loss falls quickly to
-  about 0.09 and then stays flat: the network has learned a nearly linear boundary between the
-  two moons, the sigmoids of the hidden layers sit in their flat regions, and gradients of
-  `a·(1 − a)` through four sigmoid layers are too small for learning rate 0.01 to leave the
-  plateau within {study['seed_epochs']} epochs (red curves in the right panel). A run counts as
-  stalled when its final training loss is above {d['stall_loss']} (runs that solve the moons end
-  near 0.02-0.03).
+- **The seed's configuration is fragile.** {stall_text}. The right panel shows why: *every*
+  run's loss drops within a few epochs to a plateau near {plateau:.2f} (by epoch 30 the median
+  run is at {plateau:.3f}) and stays there for a long time; the runs that learn leave it between
+  epoch {min(escapes)} and epoch {max(escapes)} (median {int(np.median(escapes))}), falling to
+  0.02-0.03. The stalled runs are the ones that have not left it by epoch {study['seed_epochs']}.
+  On the plateau the network separates the moons with little more than a straight line: on the
+  stalled runs' splits a logistic regression scores {_list(d['linear_accuracy_of_stalled'])},
+  the stalled runs {_list([r['seed_config']['accuracy'] for r in study['runs'] if r['seed_config']['stalled']])}.
+  A run counts as stalled when its final training loss is above {d['stall_loss']}.
 - **When it does not stall it matches the data's limit**: the median of the runs that learned is
   {d['seed_accuracy_not_stalled']['median']:.4f}, in line with the SVM.
 - **The modern configuration never stalls here** and gets there in a fraction of the time: a
@@ -174,8 +197,8 @@ each data draw allows.
 
 ## Every run
 
-| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds | SVM |
-| --- | --- | --- | --- | --- | --- | --- |
+| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds | SVM | logistic regression |
+| --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 
 Rerun with `glassnet study --runs {d['runs']} --jobs 2` (about {d['seed_seconds']['median'] * d['runs'] / 60:.0f} CPU-minutes).
