@@ -63,7 +63,13 @@ def exp_floor(dtype: np.dtype) -> np.ndarray:
     ``np.errstate(all="raise")``); the margin of 20 keeps results normal even after dividing by
     a sum of up to ``e**20`` terms. Where it applies, the exact value is below ``1e-29``.
     """
-    return constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
+    floor = _EXP_FLOORS.get(dtype)
+    if floor is None:
+        floor = _EXP_FLOORS[dtype] = constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
+    return floor
+
+
+_EXP_FLOORS: dict = {}
 
 
 class Activation:
@@ -159,6 +165,11 @@ class ReLU(Activation):
         return (a > 0).astype(a.dtype)
 
     def backward(self, grad_output, a, out=None):
+        if a.size <= 16384:
+            # small arrays: a float mask from sign (0 or 1, since a >= 0) beats a bool temporary
+            out = np.sign(a, out=out)
+            out *= grad_output
+            return out
         return np.multiply(grad_output, a > 0, out=out)
 
 
@@ -280,10 +291,10 @@ class Softmax(Activation):
     name = "softmax"
 
     def forward(self, z, out=None):
-        shifted = np.subtract(z, z.max(axis=1, keepdims=True), out=out)
+        shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=out)
         np.maximum(shifted, exp_floor(z.dtype), out=shifted)
-        np.exp(shifted, out=shifted)
-        shifted /= shifted.sum(axis=1, keepdims=True)
+        np.exp(shifted, shifted)
+        shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
         return shifted
 
     def derivative(self, a):

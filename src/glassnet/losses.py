@@ -198,17 +198,30 @@ class CrossEntropy(Loss):
         return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
 
     def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
-        """Return the loss and write ``d loss / d logits`` into ``out``."""
-        probabilities = np.subtract(logits, logits.max(axis=1, keepdims=True), out=out)
-        shifted_dot_target = np.einsum("ij,ij->i", target, probabilities)
-        np.maximum(probabilities, exp_floor(probabilities.dtype), out=probabilities)
-        np.exp(probabilities, out=probabilities)
-        norm = probabilities.sum(axis=1)
-        per_sample = np.log(norm) * target.sum(axis=1) - shifted_dot_target
-        probabilities /= norm[:, None]
-        gradient = np.subtract(probabilities, target, out=probabilities)
+        """Return the loss and write ``d loss / d logits`` into ``out``.
+
+        Targets are rows that sum to 1 (one-hot or class probabilities; the network checks), so
+        the loss is ``mean(logsumexp(z)) − Σ y·z / n`` and the gradient ``(softmax(z) − y) / n``.
+        """
+        if logits.shape[1] == 2:  # two classes: an element-wise maximum beats a row reduction
+            row_max = np.maximum(logits[:, :1], logits[:, 1:])
+        else:  # the ufunc's reduce directly: ndarray.max adds a Python layer per call
+            row_max = np.maximum.reduce(logits, axis=1, keepdims=True)
+        shifted = np.subtract(logits, row_max, out)
+        if sample_weight is None:
+            target_term = float(np.vdot(target, shifted))
+        else:
+            target_term = np.einsum("ij,ij->i", target, shifted)
+        np.maximum(shifted, exp_floor(shifted.dtype), out=shifted)
+        np.exp(shifted, shifted)
+        norm = np.add.reduce(shifted, axis=1, keepdims=True)
+        log_norm = np.log(norm)
+        shifted /= norm
+        gradient = np.subtract(shifted, target, shifted)
         _scale_rows(gradient, sample_weight)
-        return _weighted_mean(per_sample, sample_weight)
+        if sample_weight is None:
+            return (float(np.add.reduce(log_norm, axis=None)) - target_term) / logits.shape[0]
+        return _weighted_mean(log_norm[:, 0] - target_term, sample_weight)
 
     def per_sample(self, output, target):
         # from probabilities, for reporting only: clipped so an exact 0 gives a large finite loss

@@ -25,7 +25,8 @@ from .training import History, train
 __all__ = ["NeuralNetwork", "check_random_state"]
 
 TASKS = ("classification", "regression")
-_PREDICT_CHUNK = 8192  # rows per forward pass when predicting, to bound memory
+#: bytes of activations one prediction pass may hold; bigger inputs are predicted in chunks
+_PREDICT_BYTES = 32 * 2**20
 
 
 def check_random_state(random_state: object, name: str = "random_state") -> np.random.Generator:
@@ -253,6 +254,8 @@ class NeuralNetwork:
             b_offset += b_size
         self._params, self._grads = params, grads
         self._n_weights = n_weights
+        self._hidden = tuple(self._layers[:-1])
+        self._hidden_reversed = self._hidden[::-1]
         # new list objects tell the optimizer that its state must be rebuilt
         self._param_list = [params]
         self._grad_list = [grads]
@@ -393,7 +396,7 @@ class NeuralNetwork:
         layers = self._layers
         output_layer = layers[-1]
         activation = x
-        for layer in layers[:-1]:
+        for layer in self._hidden:
             activation = layer._forward(activation)
         grad = self._loss_buffer(x.shape[0])
         if fused:
@@ -402,10 +405,9 @@ class NeuralNetwork:
         else:
             output = output_layer._forward(activation)
             loss = self.loss.value_and_gradient(output, targets, sample_weight, out=grad)
-        last = len(layers) - 1
-        grad = output_layer._backward(grad, input_gradient or last > 0, grad_is_dz=fused)
-        for index in range(last - 1, -1, -1):
-            grad = layers[index]._backward(grad, input_gradient or index > 0)
+        grad = output_layer._backward(grad, input_gradient or len(layers) > 1, fused)
+        for layer in self._hidden_reversed:
+            grad = layer._backward(grad, input_gradient or layer is not layers[0])
         if self.l2:
             weights = self._params[: self._n_weights]
             np.multiply(weights, self.l2, out=self._l2_scratch)
@@ -419,11 +421,10 @@ class NeuralNetwork:
         Inputs large enough to overflow give infinite or NaN outputs without a warning; the
         callers decide what those mean (see :meth:`predict_proba` and :meth:`predict`).
         """
-        if x.shape[0] > _PREDICT_CHUNK:
-            return np.concatenate([
-                self._infer(x[i : i + _PREDICT_CHUNK], activate_output)
-                for i in range(0, x.shape[0], _PREDICT_CHUNK)
-            ])
+        widest = max(layer.n_outputs for layer in self._layers)
+        chunk = max(1024, _PREDICT_BYTES // (widest * x.itemsize))
+        if x.shape[0] > chunk:
+            return np.concatenate([self._infer(x[i : i + chunk], activate_output) for i in range(0, x.shape[0], chunk)])
         with np.errstate(over="ignore", invalid="ignore"):
             for layer in self._layers[:-1]:
                 x = layer._infer(x)
@@ -538,8 +539,15 @@ class NeuralNetwork:
         """
         x = self._check_x(x)
         if self._resolved_task("predict") == "classification":
-            probabilities = self._class_probabilities(x)
-            return probabilities.argmax(axis=1)
+            activation = self._layers[-1].activation.name
+            if activation in ("softmax", "sigmoid"):
+                # both are increasing: the largest logit is the most probable class, so skip them
+                logits = self._infer(x, activate_output=False)
+                if np.isfinite(logits).all():
+                    if logits.shape[1] == 1:
+                        return (logits[:, 0] >= 0).astype(np.intp)
+                    return logits.argmax(axis=1)
+            return self._class_probabilities(x).argmax(axis=1)
         output = _warn_if_overflowed(self._infer(x))
         return output[:, 0] if output.shape[1] == 1 else output
 

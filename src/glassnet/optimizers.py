@@ -96,13 +96,22 @@ class Optimizer:
         # the network passes the same list every step, so these checks run once per binding
         self._bound = params
 
-    def _scalar(self, key: str, value: float, dtype: np.dtype) -> np.ndarray:
-        # 0-d arrays of the parameters' dtype: cheaper in a ufunc than a Python float, and a
-        # float32 update stays float32. Rewritten only when the value changes.
-        entry = self._scalars.get(key)
-        if entry is None or entry[0] != value or entry[1].dtype != dtype:
-            entry = self._scalars[key] = (value, np.array(value, dtype))
-        return entry[1]
+    def _constants(self, dtype: np.dtype, *values: float) -> tuple[np.ndarray, ...]:
+        """0-d arrays of ``values`` in the parameters' dtype, made again only when they change.
+
+        In a ufunc a 0-d array costs less than a Python float, and keeps a float32 update float32.
+        """
+        cached = self._scalars.get("constants")
+        if cached is None or cached[0] != values or cached[1] != dtype:
+            cached = self._scalars["constants"] = (values, dtype, tuple(np.array(v, dtype) for v in values))
+        return cached[2]
+
+    def _variable(self, name: str, dtype: np.dtype) -> np.ndarray:
+        """A 0-d array to overwrite every step (the step size of Adam, say)."""
+        holder = self._scalars.get(name)
+        if holder is None or holder.dtype != dtype:
+            holder = self._scalars[name] = np.empty((), dtype)
+        return holder
 
     def _prepare(self, learning_rate: float, dtype: np.dtype) -> None:
         """Compute the step's scalars once for all parameters."""
@@ -195,11 +204,10 @@ class SGD(Optimizer):
         self.slot_names = ("velocity",) if self.momentum > 0 else ()
 
     def _prepare(self, learning_rate, dtype):
-        self._lr = self._scalar("lr", learning_rate, dtype)
-        self._mu = self._scalar("momentum", self.momentum, dtype)
+        self._lr, self._mu = self._constants(dtype, learning_rate, self.momentum)
 
     def _update(self, param, grad, slot, scratch):
-        np.multiply(grad, self._lr, out=scratch)  # lr * g
+        np.multiply(grad, self._lr, scratch)  # lr * g
         if not self.slot_names:
             param -= scratch
             return
@@ -241,23 +249,24 @@ class Adam(Optimizer):
     def _prepare(self, learning_rate, dtype):
         t = self.iterations
         step_size = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
-        self._one_minus_b1 = self._scalar("1-b1", 1.0 - self.beta_1, dtype)
-        self._one_minus_b2 = self._scalar("1-b2", 1.0 - self.beta_2, dtype)
-        self._eps = self._scalar("eps", self.epsilon, dtype)
-        self._step_size = self._scalar("step", step_size, dtype)
+        self._one_minus_b1, self._one_minus_b2, self._eps = self._constants(
+            dtype, 1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon
+        )
+        self._step_size = self._variable("step", dtype)
+        self._step_size[()] = step_size
 
     def _update(self, param, grad, slot, scratch):
         m, v = slot["m"], slot["v"]
-        np.subtract(grad, m, out=scratch)
+        np.subtract(grad, m, scratch)
         scratch *= self._one_minus_b1
         m += scratch  # m = b1 m + (1 - b1) g
-        np.multiply(grad, grad, out=scratch)
+        np.multiply(grad, grad, scratch)
         scratch -= v
         scratch *= self._one_minus_b2
         v += scratch  # v = b2 v + (1 - b2) g²
-        np.sqrt(v, out=scratch)
+        np.sqrt(v, scratch)
         scratch += self._eps
-        np.divide(m, scratch, out=scratch)
+        np.divide(m, scratch, scratch)
         scratch *= self._step_size
         param -= scratch
 
@@ -285,7 +294,8 @@ class AdamW(Adam):
 
     def _prepare(self, learning_rate, dtype):
         super()._prepare(learning_rate, dtype)
-        self._shrink = self._scalar("shrink", 1.0 - learning_rate * self.weight_decay, dtype)
+        self._shrink = self._variable("shrink", dtype)
+        self._shrink[()] = 1.0 - learning_rate * self.weight_decay
 
     def _update(self, param, grad, slot, scratch):
         if self.weight_decay:

@@ -1,0 +1,370 @@
+"""glassnet against scikit-learn's MLPClassifier and PyTorch (CPU), side by side in one run.
+
+    python benchmarks/run.py [--repeats 5] [--cases ABCDE] [--threads N]
+
+Every measurement runs in a fresh process (so no contestant's idle worker threads slow the next
+one down), the contestants take turns (the order rotates each repetition), and the report gives
+medians, the ratio to each peer, and accuracy beside time. Results go to
+benchmarks/results/latest.json and latest.md, and the table in benchmarks/README.md is replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+if "--threads" in sys.argv:  # before NumPy (and its BLAS) is loaded
+    _threads = sys.argv[sys.argv.index("--threads") + 1]
+    os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = _threads
+import platform
+import re
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import cases  # noqa: E402
+import contestants  # noqa: E402
+from contestants import CONTESTANTS  # noqa: E402
+
+torch = None
+if contestants.torch_available() and ("--worker" not in sys.argv or "PyTorch" in sys.argv):
+    import torch  # only where it runs: importing it costs memory and starts threads
+
+import glassnet as gn  # noqa: E402
+
+TARGETS = {
+    "A": {"scikit-learn": 5.0, "PyTorch": 10.0},
+    "B": {"scikit-learn": 4.0, "PyTorch": 8.0},
+    "C": {"PyTorch": 1.3, "peak": 0.70},
+    "D": {"scikit-learn": 5.0},
+}
+
+
+def median(values):
+    return float(statistics.median(values))
+
+
+def names(args) -> list[str]:
+    available = ["glassnet", "scikit-learn"]
+    if torch is not None and not args.no_torch:
+        available.append("PyTorch")
+    return available
+
+
+def rotations(contestant_names, repeats):
+    for repeat in range(repeats):
+        shift = repeat % len(contestant_names)
+        yield repeat, contestant_names[shift:] + contestant_names[:shift]
+
+
+def seed_initial_weights(spec, seed):
+    """The weights glassnet's network starts from, for PyTorch to start from them too."""
+    network = contestants.glassnet_network(spec["sizes"], spec["activation"], spec["loss"], gn.SGD(spec["lr"]), spec["dtype"], spec["init"], seed)
+    return [(layer.weights.copy(), layer.bias.copy()) for layer in network.layers]
+
+
+# ---------------------------------------------------------------------------- one measurement
+def matmul_peak(spec, repeats=30):
+    """NumPy's GFLOP/s on exactly the products one training step makes."""
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(spec["dtype"])
+    products = cases.matmul_list(spec["batch_size"], spec["sizes"])
+    operands = [(rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype), np.empty((m, n), dtype)) for m, k, n in products]
+    for a, b, out in operands:
+        np.dot(a, b, out=out)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            for a, b, out in operands:
+                np.dot(a, b, out=out)
+        times.append((time.perf_counter() - started) / repeats)
+    return cases.flops(spec["batch_size"], spec["sizes"]) / median(times) / 1e9
+
+
+def latency(predict, model, x, calls=2000):
+    rows = [x[i : i + 1] for i in range(calls)]
+    for row in rows[:50]:
+        predict(model, row)
+    times = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for row in rows:
+            predict(model, row)
+        times.append((time.perf_counter() - started) / calls)
+    return 1e6 * median(times)
+
+
+def throughput(predict, model, x, repeats=7):
+    predict(model, x)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        predict(model, x)
+        times.append(time.perf_counter() - started)
+    return len(x) / median(times)
+
+
+SPECS = {"A": cases.CASE_A, "A shuffled": cases.CASE_A_SHUFFLED, "B": cases.CASE_B, "C": cases.CASE_C}
+
+
+def measure(case: str, name: str, seed: int) -> dict:
+    """One measurement, in this (fresh) process."""
+    if case == "peak":
+        return {"gflops": matmul_peak(cases.CASE_C)}
+    train, predict = CONTESTANTS[name]
+    if case == "D":
+        moons = cases.moons()
+        digits = cases.synthetic_digits()
+        small, _ = train(cases.CASE_B, moons[0], moons[2], seed)
+        big, _ = train(cases.CASE_C, digits[0], digits[1], seed)
+        x_small = np.tile(moons[1], (17, 1))[:10_000]
+        x_big = np.tile(digits[2], (5, 1))[:10_000]
+        return {
+            "moons_latency_us": latency(predict, small, x_small),
+            "moons_throughput": throughput(predict, small, x_small),
+            "mnist_like_latency_us": latency(predict, big, x_big, calls=500),
+            "mnist_like_throughput": throughput(predict, big, x_big),
+        }
+    spec = SPECS[case]
+    x_train, y_train, x_test, y_test = cases.synthetic_digits() if case == "C" else _moons_in_order()
+    if name == "PyTorch" and case.startswith("A"):  # the very same starting weights as glassnet's
+        model, seconds = contestants.train_torch(spec, x_train, y_train, seed, seed_initial_weights(spec, seed))
+    else:
+        model, seconds = train(spec, x_train, y_train, seed)
+    return {"seconds": seconds, "accuracy": float(np.mean(predict(model, x_test) == y_test))}
+
+
+def _moons_in_order():
+    x_train, x_test, y_train, y_test = cases.moons()
+    return x_train, y_train, x_test, y_test
+
+
+def run_measurement(case: str, name: str, seed: int, threads: int) -> dict:
+    command = [sys.executable, str(HERE / "run.py"), "--worker", case, name, str(seed), "--threads", str(threads)]
+    output = subprocess.run(command, capture_output=True, text=True)
+    if output.returncode != 0:
+        raise RuntimeError(f"{case} / {name} failed:\n{output.stderr}")
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
+    runs: dict = {name: [] for name in contestant_names}
+    peaks = []
+    for repeat, order in rotations(contestant_names, repeats):
+        if case == "C":
+            peaks.append(run_measurement("peak", "glassnet", repeat, threads)["gflops"])
+        for name in order:
+            runs[name].append(run_measurement(case, name, repeat, threads))
+    result: dict = {}
+    for name, measurements in runs.items():
+        keys = measurements[0].keys()
+        result[name] = {key: median([m[key] for m in measurements]) for key in keys}
+        result[name]["all"] = measurements
+    if case.startswith("A"):
+        steps = SPECS[case]["epochs"] * len(cases.moons()[0])
+        for name in result:
+            result[name]["us_per_step"] = 1e6 * result[name]["seconds"] / steps
+    if case == "C":
+        spec = cases.CASE_C
+        n = 20_000
+        batch = spec["batch_size"]
+        run_flops = spec["epochs"] * ((n // batch) * cases.flops(batch, spec["sizes"]) + (cases.flops(n % batch, spec["sizes"]) if n % batch else 0))
+        peak = median(peaks)
+        result["matmul_peak_gflops"] = peak
+        result["peaks"] = peaks
+        for name in contestant_names:
+            result[name]["samples_per_second"] = spec["epochs"] * n / result[name]["seconds"]
+            result[name]["gflops"] = run_flops / result[name]["seconds"] / 1e9
+            result[name]["fraction_of_peak"] = result[name]["gflops"] / peak
+    return result
+
+
+# ---------------------------------------------------------------------------- case E
+def case_e(contestant_names, threads, epochs=5):
+    result = {}
+    for name in contestant_names:
+        output = subprocess.run(
+            [sys.executable, str(HERE / "memory.py"), name, str(epochs), str(threads)],
+            capture_output=True, text=True, check=True,
+        ).stdout
+        data = json.loads(output.strip().splitlines()[-1])
+        data["training_increase"] = data["peak"] - data["after_data"]
+        data["epoch_spread"] = max(data["per_epoch"]) - min(data["per_epoch"])
+        result[name] = data
+    return result
+
+
+# ---------------------------------------------------------------------------- report
+def ratio(peer, mine, higher_is_better=False):
+    if peer is None or mine is None:
+        return None
+    return mine / peer if higher_is_better else peer / mine
+
+
+def fmt(value, digits=3):
+    if value is None:
+        return "—"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def verdict(value, target):
+    if value is None:
+        return "—"
+    return f"{value:.2f}× (target ≥ {target:g}×) {'✓' if value >= target else '✗'}"
+
+
+def markdown(results, machine) -> str:
+    lines = [
+        f"Measured {results['date']} on {machine}; medians of {results['repeats']} interleaved repetitions, "
+        f"{results['threads']} threads for every contestant. Ratios are how many times faster glassnet is.",
+        "",
+        "| case | measure | glassnet | scikit-learn | PyTorch | vs scikit-learn | vs PyTorch |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+
+    def get(case, name, key):
+        return results.get(case, {}).get(name, {}).get(key)
+
+    for key, label in [("A", "A. seed algorithm, batch 1, the post's fixed order"), ("A shuffled", "A. the same, reshuffled every epoch")]:
+        if key not in results:
+            continue
+        mine = get(key, "glassnet", "us_per_step")
+        lines.append(
+            f"| {label} | µs per step | {fmt(mine)} | {fmt(get(key, 'scikit-learn', 'us_per_step'))} | "
+            f"{fmt(get(key, 'PyTorch', 'us_per_step'))} | {verdict(ratio(get(key, 'scikit-learn', 'us_per_step'), mine), TARGETS['A']['scikit-learn'])} | "
+            f"{verdict(ratio(get(key, 'PyTorch', 'us_per_step'), mine), TARGETS['A']['PyTorch'])} |"
+        )
+    if "B" in results:
+        mine = get("B", "glassnet", "seconds")
+        lines.append(
+            f"| B. moons, ReLU, Adam, batch 32, 100 epochs | seconds | {fmt(mine)} | {fmt(get('B', 'scikit-learn', 'seconds'))} | "
+            f"{fmt(get('B', 'PyTorch', 'seconds'))} | {verdict(ratio(get('B', 'scikit-learn', 'seconds'), mine), TARGETS['B']['scikit-learn'])} | "
+            f"{verdict(ratio(get('B', 'PyTorch', 'seconds'), mine), TARGETS['B']['PyTorch'])} |"
+        )
+        lines.append(
+            f"| | test accuracy | {fmt(get('B', 'glassnet', 'accuracy'), 4)} | {fmt(get('B', 'scikit-learn', 'accuracy'), 4)} | "
+            f"{fmt(get('B', 'PyTorch', 'accuracy'), 4)} | | |"
+        )
+    if "C" in results:
+        mine = get("C", "glassnet", "samples_per_second")
+        lines.append(
+            f"| C. 784-512-256-10, float32, Adam, batch 256 | samples/s | {fmt(mine)} | {fmt(get('C', 'scikit-learn', 'samples_per_second'))} | "
+            f"{fmt(get('C', 'PyTorch', 'samples_per_second'))} | {fmt(ratio(get('C', 'scikit-learn', 'samples_per_second'), mine, True))}× | "
+            f"{verdict(ratio(get('C', 'PyTorch', 'samples_per_second'), mine, True), TARGETS['C']['PyTorch'])} |"
+        )
+        peak = results["C"]["matmul_peak_gflops"]
+        lines.append(
+            f"| | GFLOP/s (fraction of NumPy's {fmt(peak)} GFLOP/s matmul peak on the same shapes) | "
+            f"{fmt(get('C', 'glassnet', 'gflops'))} ({get('C', 'glassnet', 'fraction_of_peak'):.0%}, target ≥ 70% "
+            f"{'✓' if get('C', 'glassnet', 'fraction_of_peak') >= TARGETS['C']['peak'] else '✗'}) | "
+            f"{fmt(get('C', 'scikit-learn', 'gflops'))} ({get('C', 'scikit-learn', 'fraction_of_peak'):.0%}) | "
+            + (f"{fmt(get('C', 'PyTorch', 'gflops'))} ({get('C', 'PyTorch', 'fraction_of_peak'):.0%})" if get("C", "PyTorch", "gflops") else "—")
+            + " | | |"
+        )
+        lines.append(
+            f"| | test accuracy | {fmt(get('C', 'glassnet', 'accuracy'), 4)} | {fmt(get('C', 'scikit-learn', 'accuracy'), 4)} | "
+            f"{fmt(get('C', 'PyTorch', 'accuracy'), 4)} | | |"
+        )
+    if "D" in results:
+        for key, label, target in [
+            ("moons_latency_us", "D. predict one sample (moons network) | µs", True),
+            ("mnist_like_latency_us", "D. predict one sample (784-512-256-10) | µs", False),
+        ]:
+            mine = get("D", "glassnet", key)
+            vs_sklearn = ratio(get("D", "scikit-learn", key), mine)
+            lines.append(
+                f"| {label} | {fmt(mine)} | {fmt(get('D', 'scikit-learn', key))} | {fmt(get('D', 'PyTorch', key))} | "
+                f"{verdict(vs_sklearn, TARGETS['D']['scikit-learn']) if target else fmt(vs_sklearn) + '×'} | {fmt(ratio(get('D', 'PyTorch', key), mine))}× |"
+            )
+        for key, label in [("moons_throughput", "moons network"), ("mnist_like_throughput", "784-512-256-10")]:
+            mine = get("D", "glassnet", key)
+            lines.append(
+                f"| D. predict 10k samples ({label}) | samples/s | {fmt(mine)} | {fmt(get('D', 'scikit-learn', key))} | "
+                f"{fmt(get('D', 'PyTorch', key))} | {fmt(ratio(get('D', 'scikit-learn', key), mine, True))}× | {fmt(ratio(get('D', 'PyTorch', key), mine, True))}× |"
+            )
+    if "E" in results:
+        mine = get("E", "glassnet", "peak")
+        torch_peak = get("E", "PyTorch", "peak")
+        met = "" if torch_peak is None else (" ✓" if mine <= torch_peak else " ✗")
+        lines.append(
+            f"| E. training C, 5 epochs | peak RSS, MB (target ≤ PyTorch's){met} | {fmt(mine)} | {fmt(get('E', 'scikit-learn', 'peak'))} | "
+            f"{fmt(torch_peak)} | | |"
+        )
+        lines.append(
+            f"| | growth while training, MB | {fmt(get('E', 'glassnet', 'training_increase'))} | {fmt(get('E', 'scikit-learn', 'training_increase'))} | "
+            f"{fmt(get('E', 'PyTorch', 'training_increase'))} | | |"
+        )
+        lines.append(
+            f"| | RSS spread over epochs 1-5, MB (flat = 0) | {fmt(get('E', 'glassnet', 'epoch_spread'))} | {fmt(get('E', 'scikit-learn', 'epoch_spread'))} | "
+            f"{fmt(get('E', 'PyTorch', 'epoch_spread'))} | | |"
+        )
+    if torch is None:
+        lines += ["", "PyTorch is not installed, so its column is empty (`make bench` installs torch==2.13.0, the CPU build)."]
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(table: str) -> None:
+    readme = HERE / "README.md"
+    text = readme.read_text()
+    new = re.sub(r"(<!-- results -->\n).*?(<!-- /results -->)", lambda m: m.group(1) + table + m.group(2), text, flags=re.S)
+    readme.write_text(new)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cases", default="ABCDE")
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md")
+    parser.add_argument("--worker", nargs=3, metavar=("CASE", "CONTESTANT", "SEED"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.worker:
+        case, name, seed = args.worker
+        if name == "PyTorch":
+            torch.set_num_threads(args.threads)
+        print(json.dumps(measure(case, name, int(seed))))
+        return 0
+    contestant_names = names(args)
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, glassnet {gn.__version__}"
+    )
+    import sklearn
+
+    machine += f", scikit-learn {sklearn.__version__}" + (f", PyTorch {torch.__version__}" if torch is not None else "")
+    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine, "repeats": args.repeats, "threads": args.threads}
+    print(f"glassnet benchmarks: {', '.join(contestant_names)}; {args.repeats} repetitions; {machine}", flush=True)
+    plan = [case for case in ("A", "A shuffled", "B", "C", "D") if case[0] in args.cases]
+    for case in plan:
+        results[case] = run_case(case, contestant_names, args.repeats, args.threads)
+        print(f"{case} done", flush=True)
+    if "E" in args.cases:
+        results["E"] = case_e(contestant_names, args.threads)
+        print("E done", flush=True)
+    table = markdown(results, machine)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, indent=1))
+    (out / "latest.md").write_text(table)
+    if not args.no_readme:
+        update_readme(table)
+    print()
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
