@@ -13,6 +13,23 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+class Configurable:
+    """Objects described by plain data: ``get_config()`` drives ``repr``, equality and hashing."""
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({params})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), repr(sorted(self.get_config().items()))))
+
+
 class Registry(Generic[T]):
     """A case-insensitive map from names (and aliases) to factories of one kind of object.
 
@@ -57,6 +74,23 @@ class Registry(Generic[T]):
         """
         self._check(name, argument or self.kind)
         return self._factories[name.lower()](**kwargs)
+
+    def resolve(self, value: object, argument: str, base: type) -> T:
+        """An instance of ``base`` from an instance, a config dict (``{"name": ..., **params}``) or a name."""
+        if isinstance(value, base):
+            return value  # type: ignore[return-value]
+        if isinstance(value, dict):
+            config = dict(value)
+            name = config.pop("name", None)
+            return self.create(name, argument, **config)  # type: ignore[arg-type]
+        return self.create(value, argument)  # type: ignore[arg-type]
+
+    def register_class(self, cls: type, base: type, aliases: tuple[str, ...] = ()) -> type:
+        """Register a subclass of ``base`` under its ``name`` class attribute."""
+        if not (isinstance(cls, type) and issubclass(cls, base)) or not getattr(cls, "name", ""):
+            raise TypeError(f"register expects a {base.__name__} subclass with a non-empty `name`")
+        self.register(cls.name, cls, aliases)
+        return cls
 
     def _check(self, name: object, argument: str) -> None:
         if not isinstance(name, str):

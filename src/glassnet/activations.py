@@ -21,7 +21,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._registry import Registry
+from ._registry import Configurable, Registry
 from ._validation import check_float
 
 __all__ = [
@@ -72,7 +72,7 @@ def exp_floor(dtype: np.dtype) -> np.ndarray:
 _EXP_FLOORS: dict = {}
 
 
-class Activation:
+class Activation(Configurable):
     """Base class: an element-wise (or row-wise, for softmax) function and its derivative.
 
     Subclasses set ``name`` and ``derivative_uses`` (``"a"`` or ``"z"``) and implement
@@ -117,16 +117,6 @@ class Activation:
     def get_config(self) -> dict:
         """Plain data that :func:`get` turns back into an equal activation."""
         return {"name": self.name}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.get_config().items()))))
 
 
 class Identity(Activation):
@@ -326,13 +316,7 @@ def get(activation: str | dict | Activation, argument: str = "activation") -> Ac
     ValueError
         For an unknown name; the message lists the valid names.
     """
-    if isinstance(activation, Activation):
-        return activation
-    if isinstance(activation, dict):
-        config = dict(activation)
-        name = config.pop("name", None)
-        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
-    return _REGISTRY.create(activation, argument)  # type: ignore[arg-type]
+    return _REGISTRY.resolve(activation, argument, Activation)
 
 
 def names() -> list[str]:
@@ -342,9 +326,6 @@ def names() -> list[str]:
 
 def register(cls: type[Activation], aliases: tuple[str, ...] = ()) -> type[Activation]:
     """Register a custom :class:`Activation` subclass under its ``name`` (usable as a decorator)."""
-    if not (isinstance(cls, type) and issubclass(cls, Activation)) or not cls.name:
-        raise TypeError("register expects an Activation subclass with a non-empty `name`")
-    if cls.derivative_uses not in ("a", "z"):
+    if getattr(cls, "derivative_uses", "a") not in ("a", "z"):
         raise ValueError(f"{cls.__name__}.derivative_uses must be 'a' or 'z', got {cls.derivative_uses!r}")
-    _REGISTRY.register(cls.name, cls, aliases)
-    return cls
+    return _REGISTRY.register_class(cls, Activation, aliases)

@@ -19,7 +19,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._registry import Registry
+from ._registry import Configurable, Registry
 from ._validation import check_float
 from .activations import Sigmoid, exp_floor
 
@@ -52,7 +52,7 @@ def _scale_rows(out: np.ndarray, sample_weight: np.ndarray | None) -> np.ndarray
     return out
 
 
-class Loss:
+class Loss(Configurable):
     """Base class for losses.
 
     Subclasses implement ``per_sample(output, target)`` and ``gradient``; losses computed from
@@ -91,16 +91,6 @@ class Loss:
 
     def get_config(self) -> dict:
         return {"name": self.name}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.get_config().items()))))
 
 
 class MeanSquaredError(Loss):
@@ -285,13 +275,7 @@ def get(loss: str | dict | Loss, argument: str = "loss") -> Loss:
     ValueError
         For an unknown name; the message lists the valid names.
     """
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, dict):
-        config = dict(loss)
-        name = config.pop("name", None)
-        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
-    return _REGISTRY.create(loss, argument)  # type: ignore[arg-type]
+    return _REGISTRY.resolve(loss, argument, Loss)
 
 
 def names() -> list[str]:
@@ -301,7 +285,4 @@ def names() -> list[str]:
 
 def register(cls: type[Loss], aliases: tuple[str, ...] = ()) -> type[Loss]:
     """Register a custom :class:`Loss` subclass under its ``name`` (usable as a decorator)."""
-    if not (isinstance(cls, type) and issubclass(cls, Loss)) or not cls.name:
-        raise TypeError("register expects a Loss subclass with a non-empty `name`")
-    _REGISTRY.register(cls.name, cls, aliases)
-    return cls
+    return _REGISTRY.register_class(cls, Loss, aliases)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from ._registry import Registry
+from ._registry import Configurable, Registry
 from ._validation import check_bool, check_float, check_int
 
 __all__ = ["CosineDecay", "ExponentialDecay", "InverseScaling", "Schedule", "get", "names"]
 
 
-class Schedule:
+class Schedule(Configurable):
     """Base class: ``schedule(step) -> learning rate``."""
 
     name: ClassVar[str] = ""
@@ -26,16 +26,6 @@ class Schedule:
 
     def get_config(self) -> dict:
         return {"name": self.name, **{k: v for k, v in vars(self).items() if not k.startswith("_")}}
-
-    def __repr__(self) -> str:
-        params = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
-        return f"{type(self).__name__}({params})"
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[union-attr]
-
-    def __hash__(self) -> int:
-        return hash((type(self), tuple(sorted(self.get_config().items()))))
 
 
 class ExponentialDecay(Schedule):
@@ -93,12 +83,9 @@ for _cls in (ExponentialDecay, InverseScaling, CosineDecay):
 
 def get(config: dict | Schedule, argument: str = "learning_rate") -> Schedule:
     """Return a :class:`Schedule` from a config dict (``{"name": ..., **params}``) or an instance."""
-    if isinstance(config, Schedule):
-        return config
-    if not isinstance(config, dict):
+    if not isinstance(config, (Schedule, dict)):
         raise TypeError(f"{argument} must be a Schedule or its config dict, got {type(config).__name__}")
-    params = dict(config)
-    return _REGISTRY.create(params.pop("name", None), argument, **params)  # type: ignore[arg-type]
+    return _REGISTRY.resolve(config, argument, Schedule)
 
 
 def names() -> list[str]:
