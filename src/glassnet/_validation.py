@@ -216,12 +216,3 @@ def check_sample_weight(sample_weight: object, n_samples: int, dtype: np.dtype) 
     if not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return weights
-
-
-def check_same_length(x: np.ndarray, y: np.ndarray, x_name: str = "x", y_name: str = "y") -> None:
-    """Raise if ``x`` and ``y`` do not have the same number of samples."""
-    if x.shape[0] != y.shape[0]:
-        raise ValueError(
-            f"Found input variables with inconsistent numbers of samples: "
-            f"{x_name} has {x.shape[0]} samples but {y_name} has {y.shape[0]}"
-        )

@@ -45,7 +45,6 @@ FORMAT_VERSION = 1
 MAX_HEADER_BYTES = 64 * 2**20
 _MAX_LAYERS = 10_000
 _DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
-_DTYPE_NAMES = {np.dtype(np.float64): "F64", np.dtype(np.float32): "F32", np.dtype(np.int64): "I64"}
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 _KINDS = ("NeuralNetwork", "NeuralNetworkClassifier", "NeuralNetworkRegressor")
 _LABEL_DTYPES = {

@@ -173,10 +173,9 @@ def _validation_logs(network, x_val, t_val, task) -> dict[str, float]:
 class _Progress:
     """Progress through ``verbose``: 1 is a tqdm bar (a line per epoch without tqdm), 2 a line per epoch."""
 
-    def __init__(self, verbose: int, epochs: int, first_epoch: int):
+    def __init__(self, verbose: int, epochs: int):
         self.verbose = verbose
         self.bar = None
-        self.first_epoch = first_epoch
         if verbose == 1:
             try:
                 from tqdm.auto import tqdm
@@ -331,7 +330,7 @@ def train(
         "validation": validation is not None,
         "fingerprint": None if saver is None else saver.fingerprint,
     }
-    progress = _Progress(verbose, target_epochs - first_epoch, first_epoch)
+    progress = _Progress(verbose, target_epochs - first_epoch)
     stop = False
     with _Interrupt() as interrupt:
         try:
