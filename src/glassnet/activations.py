@@ -17,6 +17,7 @@ with :func:`glassnet.gradcheck`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -111,6 +112,18 @@ class Activation(Configurable):
         """
         return np.multiply(grad_output, self.derivative(v), out=out)
 
+    def kernels(self, dtype: np.dtype) -> tuple[Callable, Callable, Callable | None]:
+        """``forward(z, out=...)``, ``backward(grad_output, v, out=...)`` and ``derivative(v, out=...)``
+        for arrays of ``dtype``.
+
+        The same computations as :meth:`forward`, :meth:`backward` and :meth:`derivative`, with
+        whatever constants they need looked up once: the per-sample training loop calls them
+        thousands of times on arrays of a few dozen numbers, where a lookup costs as much as the
+        arithmetic. All require ``out``. ``derivative`` is None unless it is element-wise and
+        cheap; the loop then computes it for several layers' outputs in one pass.
+        """
+        return self.forward, self.backward, None
+
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.forward(np.asarray(z))
 
@@ -149,7 +162,7 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, z, out=None):
-        return np.maximum(z, 0, out=out)
+        return np.maximum(z, constant(0.0, z.dtype), out=out)
 
     def derivative(self, a):
         return (a > 0).astype(a.dtype)
@@ -161,6 +174,23 @@ class ReLU(Activation):
             out *= grad_output
             return out
         return np.multiply(grad_output, a > 0, out=out)
+
+    def kernels(self, dtype):
+        zero, maximum, sign, multiply = constant(0.0, np.dtype(dtype)), np.maximum, np.sign, np.multiply
+
+        def forward(z, out):
+            return maximum(z, zero, out=out)
+
+        def backward(grad_output, a, out):
+            if a.size > 16384:
+                return self.backward(grad_output, a, out)
+            sign(a, out=out)
+            return multiply(out, grad_output, out=out)
+
+        def derivative(a, out):
+            return sign(a, out=out)  # 0 or 1, since a >= 0
+
+        return forward, backward, derivative
 
 
 class LeakyReLU(Activation):
@@ -218,6 +248,27 @@ class Sigmoid(Activation):
         out *= grad_output
         return out
 
+    def kernels(self, dtype):
+        dtype = np.dtype(dtype)
+        half, one = constant(0.5, dtype), constant(1.0, dtype)
+        multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
+
+        def forward(z, out):
+            multiply(z, half, out=out)
+            tanh(out, out=out)
+            multiply(out, half, out=out)
+            return add(out, half, out=out)
+
+        def backward(grad_output, a, out):
+            derivative(a, out)
+            return multiply(out, grad_output, out=out)
+
+        def derivative(a, out):
+            subtract(one, a, out=out)
+            return multiply(out, a, out=out)
+
+        return forward, backward, derivative
+
 
 _SIGMOID = Sigmoid()
 
@@ -238,6 +289,19 @@ class Tanh(Activation):
         np.subtract(constant(1.0, a.dtype), out, out=out)
         out *= grad_output
         return out
+
+    def kernels(self, dtype):
+        one, multiply, subtract = constant(1.0, np.dtype(dtype)), np.multiply, np.subtract
+
+        def backward(grad_output, a, out):
+            derivative(a, out)
+            return multiply(out, grad_output, out=out)
+
+        def derivative(a, out):
+            multiply(a, a, out=out)
+            return subtract(one, out, out=out)
+
+        return np.tanh, backward, derivative
 
 
 class Softplus(Activation):

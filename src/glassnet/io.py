@@ -155,9 +155,10 @@ def _network_document(network: NeuralNetwork) -> tuple[dict, dict[str, np.ndarra
         tensors[f"layers.{index}.weights"] = layer.weights
         tensors[f"layers.{index}.bias"] = layer.bias
     optimizer_state = network.optimizer.state_dict()
+    order = network._file_order()
     for index, slot in enumerate(optimizer_state["slots"]):
         for name, array in slot.items():
-            tensors[f"optimizer.{index}.{name}"] = array
+            tensors[f"optimizer.{index}.{name}"] = array[order]
     history = {name: list(map(float, values)) for name, values in vars(network.history).items()}
     state = {
         "optimizer_iterations": optimizer_state["iterations"],
@@ -285,7 +286,7 @@ class _CheckpointWriter:
                 "stopped": early_stopping.stopped,
             }
             if early_stopping.best_parameters is not None:
-                tensors["early_stopping.best_parameters"] = early_stopping.best_parameters
+                tensors["early_stopping.best_parameters"] = early_stopping.best_parameters[network._file_order()]
         document = {**_header("NeuralNetwork"), **body, "training": training}
         _atomic_write(self.path, _serialise(document, tensors))
 
@@ -524,7 +525,10 @@ def _build_network(document: dict, tensors: dict[str, np.ndarray]) -> NeuralNetw
             network.add_layer(layer)
         network._check_loss_pairing()
         slots = [
-            {name: _finite(f"optimizer.{group}.{name}", tensors[f"optimizer.{group}.{name}"]) for name in optimizer.slot_names}
+            {
+                name: _from_file_order(network, _finite(f"optimizer.{group}.{name}", tensors[f"optimizer.{group}.{name}"]))
+                for name in optimizer.slot_names
+            }
             for group in range(state["optimizer_slots"])
         ]
         iterations = _int(state.get("optimizer_iterations"), "state.optimizer_iterations", 0)
@@ -687,7 +691,7 @@ def resume(
         _expect(isinstance(run["shuffle"], bool), "training.shuffle must be a bool")
         _expect(run["batch_size"] is None or (isinstance(run["batch_size"], int) and run["batch_size"] >= 1), "malformed training.batch_size")
         _expect(run["epoch"] == network.history.epochs, "the checkpoint's epoch does not match its history")
-        early = _build_early_stopping(training.get("early_stopping"), tensors)
+        early = _build_early_stopping(training.get("early_stopping"), tensors, network)
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError) as error:
@@ -709,7 +713,14 @@ def resume(
     return network
 
 
-def _build_early_stopping(data, tensors) -> EarlyStopping | None:
+def _from_file_order(network: NeuralNetwork, flat: np.ndarray) -> np.ndarray:
+    """A flat vector read from a file (weights of every layer, then biases) in memory's layout."""
+    result = np.empty_like(flat)
+    result[network._file_order()] = flat
+    return result
+
+
+def _build_early_stopping(data, tensors, network) -> EarlyStopping | None:
     if data is None:
         return None
     _expect(isinstance(data, dict), "malformed early_stopping state")
@@ -721,5 +732,5 @@ def _build_early_stopping(data, tensors) -> EarlyStopping | None:
     early.wait = _int(data.get("wait"), "early_stopping.wait")
     early.stopped = bool(data.get("stopped"))
     if "early_stopping.best_parameters" in tensors:
-        early.best_parameters = tensors["early_stopping.best_parameters"]
+        early.best_parameters = _from_file_order(network, tensors["early_stopping.best_parameters"])
     return early

@@ -76,6 +76,8 @@ class Layer:
         self._bias: np.ndarray | None = None
         self._grad_weights: np.ndarray | None = None
         self._grad_bias: np.ndarray | None = None
+        self._packed: np.ndarray | None = None
+        self._grad_packed: np.ndarray | None = None
         self._in_network = False
         self._reset_cache()
 
@@ -103,19 +105,27 @@ class Layer:
         return self
 
     def _set_parameters(self, weights: np.ndarray, bias: np.ndarray) -> None:
-        self._weights, self._bias = weights, bias
-        self._grad_weights, self._grad_bias = np.zeros_like(weights), np.zeros_like(bias)
+        packed = np.empty((self.n_inputs + 1, self.n_outputs), weights.dtype)
+        packed[:-1] = weights
+        packed[-1] = bias
+        self._use_storage(packed, np.zeros_like(packed))
+
+    def _use_storage(self, packed: np.ndarray, grad_packed: np.ndarray) -> None:
+        """Keep weights and bias in one ``(n_inputs + 1, n_outputs)`` array, the bias as its last row.
+
+        An input with a trailing column of ones then gets ``x @ weights + bias`` from one matrix
+        product, and the gradient of both from one more.
+        """
+        self._packed, self._grad_packed = packed, grad_packed
+        self._weights, self._bias = packed[:-1], packed[-1]
+        self._grad_weights, self._grad_bias = grad_packed[:-1], grad_packed[-1]
         self._reset_cache()
 
-    def _adopt(self, weights: np.ndarray, bias: np.ndarray, grad_weights: np.ndarray, grad_bias: np.ndarray) -> None:
+    def _adopt(self, packed: np.ndarray, grad_packed: np.ndarray) -> None:
         """Move the parameters into views of a network's flat parameter and gradient vectors."""
-        weights[...] = self.weights
-        bias[...] = self.bias
-        grad_weights[...] = self._grad_weights
-        grad_bias[...] = self._grad_bias
-        self._weights, self._bias = weights, bias
-        self._grad_weights, self._grad_bias = grad_weights, grad_bias
-        self._reset_cache()
+        packed[...] = self._packed
+        grad_packed[...] = self._grad_packed
+        self._use_storage(packed, grad_packed)
 
     def _checked_values(self, value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
         array = np.asarray(value)
@@ -171,9 +181,9 @@ class Layer:
 
     # ----------------------------------------------------------------- forward / backward
     def _reset_cache(self) -> None:
-        # buffers per batch size: (z_or_a, a_when_z_is_kept, dz, grad_input)
-        self._buffers: dict[int, tuple[np.ndarray, ...]] = {}
-        self._current: tuple[np.ndarray, ...] | None = None
+        # buffers per batch size, see _buffers_for
+        self._buffers: dict[int, tuple] = {}
+        self._current: tuple | None = None
         self._x: np.ndarray | None = None
         self._saved: np.ndarray | None = None
 
@@ -182,54 +192,65 @@ class Layer:
             self._buffers.clear()
         dtype = self.dtype
         z = np.empty((n_samples, self.n_outputs), dtype)
-        keeps_z = self.activation.derivative_uses == "z"
-        a = np.empty_like(z) if keeps_z else z
-        # for one sample, dL/dbias is dL/dz itself: let dz live in grad_bias and skip a copy
-        dz = self._grad_bias.reshape(1, -1) if n_samples == 1 else np.empty_like(z)
+        # the output carries a trailing column of ones: the next layer's bias rides on its matmul
+        output = np.ones((n_samples, self.n_outputs + 1), dtype)
+        a = output[:, :-1]
+        dz = np.empty_like(z)
         grad_input = np.empty((n_samples, self.n_inputs), dtype)
-        # a (1, n_outputs) view of the bias: adding it to a row costs less than broadcasting
+        # for an input without the ones column: the bias as a row, and sums over the batch as
+        # a matrix-vector product (both faster than the broadcasting alternatives)
         bias_row = self._bias.reshape(1, -1)
-        # sums over the batch as a matrix-vector product: faster than np.add.reduce here
         ones = np.ones(n_samples, dtype)
-        buffers = (z, a, dz, grad_input, keeps_z, self.activation, bias_row, ones)
+        keeps_z = self.activation.derivative_uses == "z"
+        buffers = (z, output, a, dz, grad_input, keeps_z, self.activation, bias_row, ones)
         self._buffers[n_samples] = buffers
+        return buffers
+
+    def _buffers_of(self, n_samples: int) -> tuple:
+        buffers = self._buffers.get(n_samples)
+        if buffers is None or buffers[6] is not self.activation:
+            buffers = self._buffers_for(n_samples)
         return buffers
 
     def _forward(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
         """Forward pass into the layer's own buffers, caching what backward needs.
 
-        ``x`` must already have the layer's dtype. The result is a buffer that the next call
-        with the same batch size overwrites.
+        ``x`` has shape ``(n, n_inputs)``, or ``(n, n_inputs + 1)`` with a last column of ones
+        (which folds the bias into the matrix product), and the layer's dtype. Returns the output
+        with such a column of ones appended, shape ``(n, n_outputs + 1)``, or, when ``activate`` is
+        false, the pre-activation ``z`` of shape ``(n, n_outputs)``. Both are buffers that the
+        next call with the same batch size overwrites.
         """
-        buffers = self._buffers.get(x.shape[0])
-        if buffers is None or buffers[5] is not self.activation:
-            buffers = self._buffers_for(x.shape[0])
-        self._current = buffers
+        self._current = buffers = self._buffers_of(x.shape[0])
         z = buffers[0]
-        np.dot(x, self._weights, z)
-        z += buffers[6]
+        if x.shape[1] == self.n_inputs:
+            np.dot(x, self._weights, z)
+            z += buffers[7]
+        else:
+            np.dot(x, self._packed, z)
         self._x = x
         if not activate:
             self._saved = z
             return z
-        if buffers[4]:
-            self._saved = z
-            return buffers[5].forward(z, out=buffers[1])
-        # the derivative needs only a, so a overwrites z
-        self._saved = a = buffers[5].forward(z, out=z)
-        return a
+        a = buffers[6].forward(z, out=buffers[2])
+        self._saved = z if buffers[5] else a
+        return buffers[1]
 
     def _backward(self, grad: np.ndarray, input_gradient: bool = True, grad_is_dz: bool = False) -> np.ndarray | None:
         """Backward pass for the last ``_forward``; ``grad`` is ``dL/da`` (or ``dL/dz``)."""
         buffers = self._current
-        dz = grad if grad_is_dz else buffers[5].backward(grad, self._saved, out=buffers[2])
-        np.dot(self._x.T, dz, self._grad_weights)
-        if dz.shape[0] != 1:
-            np.dot(buffers[7], dz, self._grad_bias)
-        elif dz is not buffers[2]:  # identity activation or a fused loss gave dz directly
-            np.copyto(self._grad_bias, dz[0])
+        dz = grad if grad_is_dz else buffers[6].backward(grad, self._saved, out=buffers[3])
+        x = self._x
+        if x.shape[1] != self.n_inputs:  # the ones column gives the bias gradient as a last row
+            np.dot(x.T, dz, self._grad_packed)
+        else:
+            np.dot(x.T, dz, self._grad_weights)
+            if dz.shape[0] == 1:
+                np.copyto(self._grad_bias, dz[0])
+            else:
+                np.dot(buffers[8], dz, self._grad_bias)
         if input_gradient:
-            return np.dot(dz, self._weights.T, buffers[3])
+            return np.dot(dz, self._weights.T, buffers[4])
         return None
 
     def _infer(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
@@ -252,7 +273,7 @@ class Layer:
         """
         x = check_x(x, self.dtype, "x", self.n_inputs)
         self.weights  # noqa: B018 (builds the parameters on first use)
-        return self._forward(x).copy()
+        return self._forward(x)[:, :-1].copy()
 
     def backward(self, grad_output: object) -> np.ndarray:
         """Back-propagate through the last :meth:`forward` and set the parameter gradients.
@@ -290,6 +311,15 @@ class Layer:
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        # buffers are scratch space; the forward cache refers into them
+        # buffers are scratch space; the forward cache refers into them; weights and bias are
+        # views of the packed array, which views do not survive copying, so they are rebuilt
         state.update(_buffers={}, _current=None, _x=None, _saved=None)
+        for key in ("_weights", "_bias", "_grad_weights", "_grad_bias"):
+            state.pop(key, None)
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._weights = self._bias = self._grad_weights = self._grad_bias = None
+        if self._packed is not None:
+            self._use_storage(self._packed, self._grad_packed)

@@ -21,7 +21,7 @@ import numpy as np
 
 from ._registry import Configurable, Registry
 from ._validation import check_float
-from .activations import Sigmoid, exp_floor
+from .activations import Sigmoid, Softmax, exp_floor
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -213,6 +213,12 @@ class CrossEntropy(Loss):
             return (float(np.add.reduce(log_norm, axis=None)) - target_term) / logits.shape[0]
         return _weighted_mean(log_norm[:, 0] - target_term, sample_weight)
 
+    def gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> np.ndarray:
+        """Write ``d loss / d logits``, ``(softmax(z) − y) / n``, into ``out`` and return it."""
+        gradient = _SOFTMAX.forward(logits, out=out)
+        gradient -= target
+        return _scale_rows(gradient, sample_weight)
+
     def per_sample(self, output, target):
         # from probabilities, for reporting only: clipped so an exact 0 gives a large finite loss
         tiny = np.finfo(output.dtype).tiny
@@ -240,10 +246,14 @@ class BinaryCrossEntropy(Loss):
 
     def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
         value = self.value_from_logits(logits, target, sample_weight)
+        self.gradient_from_logits(logits, target, sample_weight, out)
+        return value
+
+    def gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> np.ndarray:
+        """Write ``d loss / d logits``, ``(σ(z) − y) / n``, into ``out`` and return it."""
         gradient = _SIGMOID.forward(logits, out=out)
         gradient -= target
-        _scale_rows(gradient, sample_weight)
-        return value
+        return _scale_rows(gradient, sample_weight)
 
     def per_sample(self, output, target):
         eps = np.finfo(output.dtype).eps
@@ -252,6 +262,7 @@ class BinaryCrossEntropy(Loss):
 
 
 _SIGMOID = Sigmoid()
+_SOFTMAX = Softmax()
 
 _REGISTRY: Registry[Loss] = Registry("loss")
 _REGISTRY.register("mse", MeanSquaredError, aliases=("squared_error", "mean_squared_error"))

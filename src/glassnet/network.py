@@ -231,36 +231,48 @@ class NeuralNetwork:
         return self
 
     def _pack(self) -> None:
-        """Gather all parameters into one flat vector (weights first, then biases).
+        """Gather all parameters into one flat vector, layer after layer.
 
-        The optimizer then updates everything in a few whole-vector passes, and the L2 penalty
-        applies to one contiguous slice.
+        Each layer's block is its ``(n_inputs + 1, n_outputs)`` packed array: the weights row
+        by row, then the bias (see :class:`Layer`). The optimizer updates everything in a few
+        whole-vector passes.
         """
-        n_weights = sum(layer.n_inputs * layer.n_outputs for layer in self._layers)
-        n_total = n_weights + sum(layer.n_outputs for layer in self._layers)
-        params = np.empty(n_total, self.dtype)
-        grads = np.zeros(n_total, self.dtype)
-        w_offset, b_offset = 0, n_weights
-        for layer in self._layers:
-            w_size, b_size = layer.n_inputs * layer.n_outputs, layer.n_outputs
-            shape = (layer.n_inputs, layer.n_outputs)
-            layer._adopt(
-                params[w_offset : w_offset + w_size].reshape(shape),
-                params[b_offset : b_offset + b_size],
-                grads[w_offset : w_offset + w_size].reshape(shape),
-                grads[b_offset : b_offset + b_size],
-            )
-            w_offset += w_size
-            b_offset += b_size
+        sizes = [(layer.n_inputs + 1) * layer.n_outputs for layer in self._layers]
+        params = np.empty(sum(sizes), self.dtype)
+        grads = np.zeros(sum(sizes), self.dtype)
+        # 1 where a weight is, 0 where a bias is: what the L2 penalty applies to
+        weight_mask = np.zeros(sum(sizes), self.dtype)
+        offset = 0
+        for layer, size in zip(self._layers, sizes):
+            shape = (layer.n_inputs + 1, layer.n_outputs)
+            layer._adopt(params[offset : offset + size].reshape(shape), grads[offset : offset + size].reshape(shape))
+            weight_mask[offset : offset + size - layer.n_outputs] = 1
+            offset += size
         self._params, self._grads = params, grads
-        self._n_weights = n_weights
+        self._weight_mask = weight_mask
         self._hidden = tuple(self._layers[:-1])
         self._hidden_reversed = self._hidden[::-1]
         # new list objects tell the optimizer that its state must be rebuilt
         self._param_list = [params]
         self._grad_list = [grads]
-        self._l2_scratch = np.empty(n_weights, self.dtype)
+        self._l2_scratch = np.empty(params.size, self.dtype)
         self._loss_buffers: dict[int, np.ndarray] = {}
+
+    def _file_order(self) -> np.ndarray:
+        """Indices that put :attr:`parameters` in the order model files use.
+
+        Files keep flat vectors (optimizer state, early stopping's best parameters) with every
+        layer's weights first and then every layer's bias, independent of the layout in memory:
+        ``flat[network._file_order()]`` is that order.
+        """
+        weights, biases = [], []
+        offset = 0
+        for layer in self._layers:
+            n_weights = layer.n_inputs * layer.n_outputs
+            weights.append(np.arange(offset, offset + n_weights))
+            biases.append(np.arange(offset + n_weights, offset + n_weights + layer.n_outputs))
+            offset += n_weights + layer.n_outputs
+        return np.concatenate(weights + biases) if self._layers else np.empty(0, np.intp)
 
     # ----------------------------------------------------------------- checks
     def _require_layers(self) -> None:
@@ -403,16 +415,16 @@ class NeuralNetwork:
             logits = output_layer._forward(activation, activate=False)
             loss = self.loss.value_and_gradient_from_logits(logits, targets, sample_weight, out=grad)
         else:
-            output = output_layer._forward(activation)
+            output = output_layer._forward(activation)[:, :-1]
             loss = self.loss.value_and_gradient(output, targets, sample_weight, out=grad)
         grad = output_layer._backward(grad, input_gradient or len(layers) > 1, fused)
         for layer in self._hidden_reversed:
             grad = layer._backward(grad, input_gradient or layer is not layers[0])
         if self.l2:
-            weights = self._params[: self._n_weights]
-            np.multiply(weights, self.l2, out=self._l2_scratch)
-            self._grads[: self._n_weights] += self._l2_scratch
-            loss += self._l2_penalty()
+            scratch = np.multiply(self._params, self._weight_mask, out=self._l2_scratch)  # the weights, 0 for biases
+            loss += 0.5 * self.l2 * float(np.dot(scratch, self._params))
+            scratch *= self.l2
+            self._grads += scratch
         return loss, (grad.copy() if input_gradient else None)
 
     def _infer(self, x: np.ndarray, activate_output: bool = True) -> np.ndarray:
@@ -433,8 +445,7 @@ class NeuralNetwork:
     def _l2_penalty(self) -> float:
         if not self.l2:
             return 0.0
-        weights = self._params[: self._n_weights]
-        return 0.5 * self.l2 * float(np.dot(weights, weights))
+        return 0.5 * self.l2 * sum(float(np.vdot(layer.weights, layer.weights)) for layer in self._layers)
 
     def _evaluate_arrays(
         self, x: np.ndarray, targets: np.ndarray, sample_weight: np.ndarray | None = None
@@ -471,7 +482,7 @@ class NeuralNetwork:
         x = self._check_x(x)
         for layer in self._layers:
             x = layer._forward(x)
-        return x.copy()
+        return x[:, :-1].copy()
 
     def backward(self, x: object, y: object, *, sample_weight: object = None, return_input_gradient: bool = False):
         """Forward and backward pass: fill every layer's gradients and return the loss.
@@ -677,7 +688,7 @@ class NeuralNetwork:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         # the flat vectors are rebuilt from the layers on unpickling (views do not survive)
-        for key in ("_params", "_grads", "_param_list", "_grad_list", "_l2_scratch", "_loss_buffers"):
+        for key in ("_params", "_grads", "_param_list", "_grad_list", "_l2_scratch", "_weight_mask", "_loss_buffers"):
             state.pop(key, None)
         return state
 

@@ -22,7 +22,8 @@ Each update is a few whole-array passes with ``out=``: nothing is allocated per 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import ClassVar
 
 import numpy as np
@@ -77,6 +78,15 @@ class Optimizer(Configurable):
         self._prepare(learning_rate, params[0].dtype)
         for param, grad, slot, scratch in zip(params, grads, self._slots, self._scratch):
             self._update(param, grad, slot, scratch)
+
+    def stepper(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> Callable[[], None]:
+        """A function of no arguments that does ``step(params, grads)``.
+
+        For loops that step thousands of times with the same arrays (per-sample training):
+        subclasses may look up once what :meth:`step` looks up every time. It is valid until
+        the optimizer's settings change.
+        """
+        return partial(self.step, params, grads)
 
     def _bind(self, params: Sequence[np.ndarray]) -> None:
         """Make state and scratch buffers match ``params``: kept if they do, zeros if not."""
@@ -220,6 +230,23 @@ class SGD(Optimizer):
             param += scratch  # p += momentum * v - lr * g
         else:
             param += velocity
+
+    def stepper(self, params, grads):
+        if self.slot_names or type(self.learning_rate) is not float or len(params) != 1:
+            return super().stepper(params, grads)
+        # plain SGD at a constant rate: step's two passes, with nothing looked up per call
+        if params is not self._bound:
+            self._bind(params)
+        param, grad, scratch = params[0], grads[0], self._scratch[0]
+        self._prepare(self.learning_rate, param.dtype)
+        rate, multiply, subtract = self._lr, np.multiply, np.subtract
+
+        def step() -> None:
+            multiply(grad, rate, out=scratch)
+            subtract(param, scratch, out=param)
+            self.iterations += 1
+
+        return step
 
     def _hyperparameters(self):
         return {"momentum": self.momentum, "nesterov": self.nesterov}

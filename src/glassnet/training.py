@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import _per_sample
 from ._validation import as_numeric_array, check_bool, check_float, check_int, check_sample_weight
 
 if TYPE_CHECKING:
@@ -264,7 +265,9 @@ def train(
     NonFiniteLossError
         If the loss becomes NaN or infinite; the message names the epoch and batch. The network
         keeps its last finite parameters: the current ones if they are finite, otherwise those of
-        the start of that epoch (with the optimizer state of that moment).
+        the start of that epoch (with the optimizer state of that moment). With one sample per
+        step (and no sample weights or L2), the losses are evaluated together at the end of each
+        epoch, so training notices there, silently, and usually falls back to the epoch's start.
     """
     # ---------------------------------------------------------- validate everything first
     network._require_layers()
@@ -317,9 +320,20 @@ def train(
     forward_backward = network._forward_backward
     history = network.history
     copy_per_epoch = (x_train.nbytes + targets.nbytes) <= _EPOCH_COPY_LIMIT
-    if shuffle and not copy_per_epoch:
-        x_buffer = np.empty((batch, x_train.shape[1]), x_train.dtype)
+    n_features = x_train.shape[1]
+    # the inputs get a trailing column of ones, which folds the first layer's bias into its
+    # matrix product (see Layer); big data without shuffling is used as it is instead
+    x_source = x_train
+    if copy_per_epoch:
+        x_source = np.ones((n_samples, n_features + 1), x_train.dtype)
+        x_source[:, :n_features] = x_train
+    elif shuffle:
+        x_buffer = np.ones((batch, n_features + 1), x_train.dtype)
         t_buffer = np.empty((batch, targets.shape[1]), targets.dtype)
+    per_sample = _per_sample.usable(network, batch, weights, x_source)
+    if per_sample:
+        outputs = np.empty_like(targets)
+        per_sample_loss = network.loss.per_sample_from_logits if fused else network.loss.per_sample
     first_epoch = history.epochs
     target_epochs = resume.get("target_epochs", first_epoch + epochs)
     run = {
@@ -344,18 +358,32 @@ def train(
                     order = rng.permutation(n_samples) if shuffle else None
                     first_batch, total = 0, 0.0
                 if order is None:
-                    x_epoch, t_epoch, w_epoch = x_train, targets, weights
+                    x_epoch, t_epoch, w_epoch = x_source, targets, weights
                 elif copy_per_epoch:
-                    x_epoch, t_epoch = x_train[order], targets[order]
+                    x_epoch, t_epoch = x_source[order], targets[order]
                     w_epoch = None if weights is None else weights[order]
                 else:
                     w_epoch = None if weights is None else weights[order]
-                for number in range(first_batch, n_batches):
+                if per_sample:
+                    # a diverging run is noticed from the losses at the end of the epoch
+                    with np.errstate(over="ignore", invalid="ignore"):
+                        done = _per_sample.run(network, x_epoch, t_epoch, outputs, first_batch, fused, interrupt)
+                        losses = per_sample_loss(outputs[first_batch:done], t_epoch[first_batch:done])
+                    if not np.isfinite(losses).all():
+                        bad = first_batch + int(np.argmin(np.isfinite(losses)))
+                        _stop_non_finite(network, snapshot, float(losses[bad - first_batch]), epoch, bad, n_batches)
+                    for value in losses.tolist():  # in order, as the general loop adds them
+                        total += value
+                    if done < n_samples:
+                        _interrupted(network, saver, run, epoch, done, n_batches, total, order, early_stopping)
+                        return history
+                for number in range(n_batches if per_sample else first_batch, n_batches):
                     start = number * batch
                     stop_index = start + batch
                     if order is not None and not copy_per_epoch:
                         index = order[start:stop_index]
-                        xb = np.take(x_train, index, axis=0, out=x_buffer[: len(index)], mode="clip")
+                        xb = x_buffer[: len(index)]
+                        np.take(x_train, index, axis=0, out=xb[:, :n_features], mode="clip")
                         tb = np.take(targets, index, axis=0, out=t_buffer[: len(index)], mode="clip")
                     else:
                         xb, tb = x_epoch[start:stop_index], t_epoch[start:stop_index]
