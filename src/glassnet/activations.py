@@ -345,10 +345,16 @@ class Softmax(Activation):
     name = "softmax"
 
     def forward(self, z, out=None):
-        shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=out)
+        if z.shape[1] == 2:  # two classes: element-wise operations on the columns beat row reductions
+            shifted = np.subtract(z, np.maximum(z[:, :1], z[:, 1:]), out=out)
+        else:  # the ufunc's reduce directly: ndarray.max adds a Python layer per call
+            shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=out)
         np.maximum(shifted, exp_floor(z.dtype), out=shifted)
         np.exp(shifted, shifted)
-        shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
+        if z.shape[1] == 2:
+            shifted /= np.add(shifted[:, :1], shifted[:, 1:])
+        else:
+            shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
         return shifted
 
     def derivative(self, a):

@@ -399,11 +399,15 @@ class NeuralNetwork:
         sample_weight: np.ndarray | None = None,
         input_gradient: bool = False,
         fused: bool = False,
+        outputs: np.ndarray | None = None,
     ) -> tuple[float, np.ndarray | None]:
         """One forward and backward pass on validated data; fills every gradient.
 
-        ``fused`` says the loss is computed from the output layer's logits (see
-        :mod:`glassnet.losses`). Returns the loss (with the L2 penalty) and, if asked, ``dL/dx``.
+        ``x`` may carry a last column of ones (see :class:`Layer`). ``fused`` says the loss is
+        computed from the output layer's logits (see :mod:`glassnet.losses`). Returns the loss
+        (with the L2 penalty) and, if asked, ``dL/dx``. Given ``outputs`` (shape of
+        ``targets``), the network's output (its logits when ``fused``) is copied there and the
+        loss value is left to the caller: the returned value is then only the L2 penalty.
         """
         layers = self._layers
         output_layer = layers[-1]
@@ -411,12 +415,21 @@ class NeuralNetwork:
         for layer in self._hidden:
             activation = layer._forward(activation)
         grad = self._loss_buffer(x.shape[0])
+        loss = 0.0
         if fused:
             logits = output_layer._forward(activation, activate=False)
-            loss = self.loss.value_and_gradient_from_logits(logits, targets, sample_weight, out=grad)
+            if outputs is None:
+                loss = self.loss.value_and_gradient_from_logits(logits, targets, sample_weight, out=grad)
+            else:
+                np.copyto(outputs, logits)
+                self.loss.gradient_from_logits(logits, targets, sample_weight, out=grad)
         else:
             output = output_layer._forward(activation)[:, :-1]
-            loss = self.loss.value_and_gradient(output, targets, sample_weight, out=grad)
+            if outputs is None:
+                loss = self.loss.value_and_gradient(output, targets, sample_weight, out=grad)
+            else:
+                np.copyto(outputs, output)
+                self.loss.gradient(output, targets, sample_weight, out=grad)
         grad = output_layer._backward(grad, input_gradient or len(layers) > 1, fused)
         for layer in self._hidden_reversed:
             grad = layer._backward(grad, input_gradient or layer is not layers[0])

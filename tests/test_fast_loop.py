@@ -1,10 +1,10 @@
-"""The per-sample loop (batch size 1) against the general training loop, and its building blocks."""
+"""The fast inner loop against the general training loop, and its building blocks."""
 
 import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet import activations, training
+from glassnet import _fast_loop, activations
 
 X = np.random.default_rng(0).normal(size=(120, 3))
 LABELS = (X[:, 0] * X[:, 1] > 0).astype(int)
@@ -31,32 +31,39 @@ def build(hidden, loss, optimizer, output, dtype):
     return net
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(c[0]) + f"-{c[1]}")
-@pytest.mark.parametrize("shuffle", [True, False])
-def test_per_sample_loop_matches_the_general_loop_bit_for_bit(config, shuffle):
+def train_both(config, monkeypatch, **kwargs):
+    """The same run through the fast loop and (with the fast loop switched off) the general one."""
     targets = LABELS if config[1] != "huber" else X[:, 1:]
     fast, general = build(*config), build(*config)
-    assert training._per_sample.usable(fast, 1, None, np.ones((1, 4)))
-    fast.train(X, targets, epochs=3, batch_size=1, shuffle=shuffle)
-    # unit sample weights change no number, but send training through the general loop
-    general.train(X, targets, epochs=3, batch_size=1, shuffle=shuffle, sample_weight=np.ones(len(X)))
+    assert _fast_loop.usable(fast, np.ones((1, 4)))
+    fast.train(X, targets, **kwargs)
+    with monkeypatch.context() as patch:
+        patch.setattr(_fast_loop, "usable", lambda *args: False)
+        general.train(X, targets, **kwargs)
+    return fast, general
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(c[0]) + f"-{c[1]}")
+@pytest.mark.parametrize(("batch_size", "shuffle", "weighted"), [(1, True, False), (1, False, True), (7, True, True), (8, False, False)])
+def test_fast_loop_matches_the_general_loop_bit_for_bit(config, batch_size, shuffle, weighted, monkeypatch):
+    weights = np.random.default_rng(6).uniform(0.5, 2.0, len(X)) if weighted else None
+    fast, general = train_both(config, monkeypatch, epochs=3, batch_size=batch_size, shuffle=shuffle, sample_weight=weights)
     np.testing.assert_array_equal(fast.parameters, general.parameters)
-    np.testing.assert_allclose(fast.history.loss, general.history.loss, rtol=1e-6 if config[4] == "float32" else 1e-12)
+    np.testing.assert_array_equal(fast.history.loss, general.history.loss)
     for fast_slot, general_slot in zip(fast.optimizer.state_dict()["slots"], general.optimizer.state_dict()["slots"]):
         for name in fast_slot:
             np.testing.assert_array_equal(fast_slot[name], general_slot[name])
-    assert fast.optimizer.iterations == general.optimizer.iterations == 3 * len(X)
-    # the gradients left behind are those of the last sample, as in the general loop
+    assert fast.optimizer.iterations == general.optimizer.iterations == 3 * -(-len(X) // batch_size)
+    # the gradients left behind are those of the last batch, as in the general loop
     np.testing.assert_array_equal(fast.gradients, general.gradients)
 
 
-def test_per_sample_loop_is_not_used_where_it_would_differ():
+def test_fast_loop_is_not_used_where_it_would_differ():
     net = build(*CONFIGS[0])
-    assert not training._per_sample.usable(net, 2, None, np.ones((1, 4)))
-    assert not training._per_sample.usable(net, 1, np.ones(3), np.ones((1, 4)))
-    assert not training._per_sample.usable(net, 1, None, np.ones((1, 3)))  # inputs without the ones column
+    assert not _fast_loop.usable(net, None)  # big data, gathered batch by batch
+    assert not _fast_loop.usable(net, np.ones((1, 3)))  # inputs without the ones column
     net.l2 = 1e-3
-    assert not training._per_sample.usable(net, 1, None, np.ones((1, 4)))
+    assert not _fast_loop.usable(net, np.ones((1, 4)))
 
 
 def test_non_finite_loss_in_per_sample_training_names_the_sample_and_restores_the_epoch():
@@ -97,3 +104,20 @@ def test_stepper_steps_like_step(optimizer):
         twin.step(twin_params, grads)
     np.testing.assert_array_equal(params[0], twin_params[0])
     assert optimizer.iterations == twin.iterations == 4
+
+
+@pytest.mark.parametrize("l2", [0.0, 0.01])
+@pytest.mark.parametrize("batch_size", [None, 1, 16])
+def test_epoch_loss_is_the_mean_of_each_batch_loss_before_its_step(l2, batch_size):
+    net = build(*CONFIGS[1])
+    net.l2 = l2
+    replay = net.copy()
+    net.train(X, LABELS, epochs=1, batch_size=batch_size, shuffle=False)
+    size = len(X) if batch_size is None else batch_size
+    weighted_losses = []
+    for start in range(0, len(X), size):
+        xb, yb = X[start : start + size], LABELS[start : start + size]
+        weighted_losses.append(replay.evaluate(xb, yb)["loss"] * len(xb))
+        replay.train(xb, yb, epochs=1, batch_size=None, shuffle=False)  # the same step, alone
+    assert net.history.loss[0] == pytest.approx(sum(weighted_losses) / len(X), rel=1e-12)
+    np.testing.assert_allclose(net.parameters, replay.parameters, rtol=1e-12, atol=1e-15)
