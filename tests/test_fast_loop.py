@@ -92,7 +92,7 @@ def test_activation_kernels_compute_what_the_methods_compute(name, dtype):
         assert a.dtype == np.dtype(dtype)
 
 
-@pytest.mark.parametrize("optimizer", [gn.SGD(0.1), gn.SGD(0.1, momentum=0.5), gn.Adam(0.01), gn.SGD(gn.schedules.get({"name": "exponential_decay", "initial_learning_rate": 0.1, "decay_rate": 0.5, "decay_steps": 2}))])
+@pytest.mark.parametrize("optimizer", [gn.SGD(0.1), gn.SGD(0.1, momentum=0.5), gn.Adam(0.01), gn.AdamW(0.01, weight_decay=0.1), gn.AdamW(0.01, weight_decay=0.0), gn.SGD(gn.schedules.get({"name": "exponential_decay", "initial_learning_rate": 0.1, "decay_rate": 0.5, "decay_steps": 2}))])
 def test_stepper_steps_like_step(optimizer):
     rng = np.random.default_rng(5)
     params, grads = [rng.normal(size=7)], [rng.normal(size=7)]

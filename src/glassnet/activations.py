@@ -155,40 +155,39 @@ class ReLU(Activation):
     """``f(z) = max(0, z)`` element-wise (``np.maximum``, not the reduction ``np.max``).
 
     ``f'`` is 1 where ``z > 0`` and 0 elsewhere. At ``z = 0`` the function has no derivative; we
-    take 0 there, as PyTorch and scikit-learn do, which ``a > 0`` gives exactly since
-    ``a > 0`` if and only if ``z > 0``.
+    take 0 there, as PyTorch and scikit-learn do. The derivative is read from ``z``, which a
+    layer keeps in a contiguous buffer of its own: a mask written straight into a float array
+    (``np.greater`` with ``out=``) is the cheapest form at every size.
     """
 
     name = "relu"
+    derivative_uses = "z"
 
     def forward(self, z, out=None):
         return np.maximum(z, constant(0.0, z.dtype), out=out)
 
-    def derivative(self, a):
-        return (a > 0).astype(a.dtype)
+    def derivative(self, z):
+        return (z > 0).astype(z.dtype)
 
-    def backward(self, grad_output, a, out=None):
-        if a.size <= 16384:
-            # small arrays: a float mask from sign (0 or 1, since a >= 0) beats a bool temporary
-            out = np.sign(a, out=out)
-            out *= grad_output
-            return out
-        return np.multiply(grad_output, a > 0, out=out)
+    def backward(self, grad_output, z, out=None):
+        if out is None:
+            out = np.empty(np.broadcast_shapes(grad_output.shape, z.shape), np.result_type(grad_output, z))
+        np.greater(z, constant(0.0, z.dtype), out=out, casting="unsafe")  # 1.0 or 0.0
+        out *= grad_output
+        return out
 
     def kernels(self, dtype):
-        zero, maximum, sign, multiply = constant(0.0, np.dtype(dtype)), np.maximum, np.sign, np.multiply
+        zero, maximum, greater, multiply = constant(0.0, np.dtype(dtype)), np.maximum, np.greater, np.multiply
 
         def forward(z, out):
             return maximum(z, zero, out=out)
 
-        def backward(grad_output, a, out):
-            if a.size > 16384:
-                return self.backward(grad_output, a, out)
-            sign(a, out=out)
+        def backward(grad_output, z, out):
+            greater(z, zero, out=out, casting="unsafe")
             return multiply(out, grad_output, out=out)
 
-        def derivative(a, out):
-            return sign(a, out=out)  # 0 or 1, since a >= 0
+        def derivative(z, out):
+            return greater(z, zero, out=out, casting="unsafe")
 
         return forward, backward, derivative
 
