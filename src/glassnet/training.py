@@ -322,13 +322,14 @@ def train(
     copy_per_epoch = (x_train.nbytes + targets.nbytes) <= _EPOCH_COPY_LIMIT
     n_features = x_train.shape[1]
     # the inputs get a trailing column of ones, which folds the first layer's bias into its
-    # matrix product (see Layer); big data without shuffling is used as it is instead
+    # matrix product (see Layer); big data is used as it is instead (gathered batch by batch
+    # when shuffled), since a copy would double its memory
     x_source = x_train
     if copy_per_epoch:
         x_source = np.ones((n_samples, n_features + 1), x_train.dtype)
         x_source[:, :n_features] = x_train
     elif shuffle:
-        x_buffer = np.ones((batch, n_features + 1), x_train.dtype)
+        x_buffer = np.empty((batch, n_features), x_train.dtype)
     outputs = np.empty_like(targets)
     per_sample_loss = network.loss.per_sample_from_logits if fused else network.loss.per_sample
     first_epoch = history.epochs
@@ -380,8 +381,7 @@ def train(
                             stop_index = start + batch
                             if x_epoch is None:
                                 index = order[start:stop_index]
-                                xb = x_buffer[: len(index)]
-                                np.take(x_train, index, axis=0, out=xb[:, :n_features], mode="clip")
+                                xb = np.take(x_train, index, axis=0, out=x_buffer[: len(index)], mode="clip")
                             else:
                                 xb = x_epoch[start:stop_index]
                             wb = None if w_epoch is None else w_epoch[start:stop_index]
