@@ -121,3 +121,16 @@ def test_epoch_loss_is_the_mean_of_each_batch_loss_before_its_step(l2, batch_siz
         replay.train(xb, yb, epochs=1, batch_size=None, shuffle=False)  # the same step, alone
     assert net.history.loss[0] == pytest.approx(sum(weighted_losses) / len(X), rel=1e-12)
     np.testing.assert_allclose(net.parameters, replay.parameters, rtol=1e-12, atol=1e-15)
+
+
+def test_a_subclass_that_changes_step_is_stepped_through_its_step():
+    class CountingSGD(gn.SGD):
+        calls = 0
+
+        def step(self, params, grads):
+            CountingSGD.calls += 1
+            super().step(params, grads)
+
+    net = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer=CountingSGD(0.1), random_state=0)
+    net.train(X, LABELS, epochs=2, batch_size=1)
+    assert CountingSGD.calls == 2 * len(X)

@@ -232,8 +232,8 @@ class SGD(Optimizer):
             param += velocity
 
     def stepper(self, params, grads):
-        if self.slot_names or type(self.learning_rate) is not float or len(params) != 1:
-            return super().stepper(params, grads)
+        if type(self) is not SGD or self.slot_names or type(self.learning_rate) is not float or len(params) != 1:
+            return super().stepper(params, grads)  # a subclass may have changed what a step does
         # plain SGD at a constant rate: step's two passes, with nothing looked up per call
         if params is not self._bound:
             self._bind(params)
@@ -298,8 +298,8 @@ class Adam(Optimizer):
         param -= scratch
 
     def stepper(self, params, grads):
-        if type(self.learning_rate) is not float or len(params) != 1:
-            return super().stepper(params, grads)
+        if type(self) not in (Adam, AdamW) or type(self.learning_rate) is not float or len(params) != 1:
+            return super().stepper(params, grads)  # a subclass may have changed what a step does
         # step's passes at a constant rate, with nothing looked up per call but the step size
         if params is not self._bound:
             self._bind(params)
