@@ -2,8 +2,11 @@
 
 Data flows one way: validate → batches → forward → loss → backward → optimizer step → history.
 The loop is written for the small batches the seed uses (batch size 1) as much as for big ones:
-per step it slices two arrays, makes one forward/backward pass into buffers the layers own, and
-calls the optimizer once on the network's single flat parameter vector.
+per step it makes one forward/backward pass into buffers the layers own and calls the optimizer
+once on the network's single flat parameter vector. The steps themselves run in
+:mod:`glassnet._fast_loop` (the same arithmetic, with the per-step Python taken out) whenever the
+epoch's inputs are in memory; each batch's output is kept, and the epoch's loss is evaluated from
+all of them at once after the epoch.
 """
 
 from __future__ import annotations
