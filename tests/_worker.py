@@ -13,7 +13,7 @@ import glassnet as gn
 
 def data():
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(4000, 6))
+    x = rng.normal(size=(20000, 6))  # big enough that training outlasts the tests' signals
     y = (np.sin(x[:, 0] * 2) + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
     return x, y
 
