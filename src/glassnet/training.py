@@ -351,6 +351,7 @@ def train(
         try:
             for epoch in range(first_epoch, target_epochs):
                 started = time.perf_counter()
+                snapshot = None  # the last epoch's copies go before the new ones are made
                 snapshot = (network.parameters.copy(), optimizer.state_dict())
                 if resume.get("batch", 0) and epoch == first_epoch:
                     # a checkpoint saved in the middle of this epoch: same order, same position
