@@ -465,3 +465,21 @@ def test_resume_checks_its_inputs(tmp_path):
     assert len(resumed.history) == 5
     json.dumps(document)  # the training state is plain data
     assert os.path.exists(tmp_path / "c2.safetensors")
+
+
+def test_flat_vectors_in_files_list_every_weight_then_every_bias(tmp_path):
+    from safetensors.numpy import load_file
+
+    net = gn.NeuralNetwork.from_sizes([3, 4, 5, 2], loss="cross_entropy", optimizer="adam", random_state=0)
+    net.train(X, (X[:, 0] > 0).astype(int), epochs=2)
+    gn.save(net, tmp_path / "model.safetensors")
+    tensors = load_file(tmp_path / "model.safetensors")
+    # where each weight and bias sits in memory: number the parameters of a copy
+    numbered = net.copy()
+    numbered.parameters[...] = np.arange(numbered.parameters.size)
+    order = np.concatenate([layer.weights.ravel() for layer in numbered.layers] + [layer.bias for layer in numbered.layers]).astype(int)
+    for name in ("m", "v"):
+        np.testing.assert_array_equal(tensors[f"optimizer.0.{name}"], net.optimizer.state_dict()["slots"][0][name][order])
+    loaded = gn.load(tmp_path / "model.safetensors")
+    for name in ("m", "v"):
+        np.testing.assert_array_equal(loaded.optimizer.state_dict()["slots"][0][name], net.optimizer.state_dict()["slots"][0][name])

@@ -2,7 +2,8 @@
 
 A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ file. Its tensors
 have plain names that other tools can read (``layers.0.weights``, ``layers.0.bias``, …, then
-``optimizer.0.m`` and the like); its metadata holds, under the key ``"glassnet"``, a JSON document
+``optimizer.0.m`` and the like: flat vectors over all parameters, every layer's weights row by
+row and then every layer's bias, whatever the layout in memory); its metadata holds, under the key ``"glassnet"``, a JSON document
 with the architecture, activations, loss and optimizer by their registered names, the dtype, the
 classes of a classifier, the history and the random generator's state, the ``format_version`` and
 the glassnet version, and under ``"glassnet_sha256"`` a checksum of that document and every tensor.

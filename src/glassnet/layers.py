@@ -51,8 +51,12 @@ class Layer:
         dL/db = sum over the batch of dL/dz
         dL/dx = dL/dz @ W^T          (passed to the layer below)
 
-    Setting ``weights`` or ``bias`` copies the new values into the existing array, so a layer in
-    a network stays tied to the network's parameter vector.
+    ``weights`` and ``bias`` are views of one ``(n_inputs + 1, n_outputs)`` array, the bias its
+    last row, and so are their gradients: an input with a last column of ones then gets
+    ``x @ weights + bias`` from one matrix product and both gradients from one more (training
+    does this; see docs/derivation.md). Setting ``weights`` or ``bias`` copies the new values
+    into the existing array, so a layer in a network stays tied to the network's parameter
+    vector.
     """
 
     def __init__(
