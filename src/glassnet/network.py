@@ -265,14 +265,8 @@ class NeuralNetwork:
         layer's weights first and then every layer's bias, independent of the layout in memory:
         ``flat[network._file_order()]`` is that order.
         """
-        weights, biases = [], []
-        offset = 0
-        for layer in self._layers:
-            n_weights = layer.n_inputs * layer.n_outputs
-            weights.append(np.arange(offset, offset + n_weights))
-            biases.append(np.arange(offset + n_weights, offset + n_weights + layer.n_outputs))
-            offset += n_weights + layer.n_outputs
-        return np.concatenate(weights + biases) if self._layers else np.empty(0, np.intp)
+        is_weight = self._weight_mask.astype(bool)
+        return np.concatenate([np.flatnonzero(is_weight), np.flatnonzero(~is_weight)])
 
     # ----------------------------------------------------------------- checks
     def _require_layers(self) -> None:
@@ -434,8 +428,8 @@ class NeuralNetwork:
         for layer in self._hidden_reversed:
             grad = layer._backward(grad, input_gradient or layer is not layers[0])
         if self.l2:
+            loss += self._l2_penalty()
             scratch = np.multiply(self._params, self._weight_mask, out=self._l2_scratch)  # the weights, 0 for biases
-            loss += 0.5 * self.l2 * float(np.dot(scratch, self._params))
             scratch *= self.l2
             self._grads += scratch
         return loss, (grad.copy() if input_gradient else None)

@@ -232,18 +232,16 @@ class SGD(Optimizer):
             param += velocity
 
     def stepper(self, params, grads):
-        if type(self) is not SGD or self.slot_names or type(self.learning_rate) is not float or len(params) != 1:
+        if type(self) is not SGD or type(self.learning_rate) is not float or len(params) != 1:
             return super().stepper(params, grads)  # a subclass may have changed what a step does
-        # plain SGD at a constant rate: step's two passes, with nothing looked up per call
+        # at a constant rate the step's scalars never change: prepare them once
         if params is not self._bound:
             self._bind(params)
-        param, grad, scratch = params[0], grads[0], self._scratch[0]
-        self._prepare(self.learning_rate, param.dtype)
-        rate, multiply, subtract = self._lr, np.multiply, np.subtract
+        self._prepare(self.learning_rate, params[0].dtype)
+        update, arrays = self._update, (params[0], grads[0], self._slots[0], self._scratch[0])
 
         def step() -> None:
-            multiply(grad, rate, out=scratch)
-            subtract(param, scratch, out=param)
+            update(*arrays)
             self.iterations += 1
 
         return step
@@ -296,43 +294,6 @@ class Adam(Optimizer):
         np.divide(m, scratch, scratch)
         scratch *= self._step_size
         param -= scratch
-
-    def stepper(self, params, grads):
-        if type(self) not in (Adam, AdamW) or type(self.learning_rate) is not float or len(params) != 1:
-            return super().stepper(params, grads)  # a subclass may have changed what a step does
-        # step's passes at a constant rate, with nothing looked up per call but the step size
-        if params is not self._bound:
-            self._bind(params)
-        param, grad, scratch, slot = params[0], grads[0], self._scratch[0], self._slots[0]
-        m, v = slot["m"], slot["v"]
-        dtype = param.dtype
-        one_minus_b1, one_minus_b2, eps = self._constants(dtype, 1.0 - self.beta_1, 1.0 - self.beta_2, self.epsilon)
-        step_size = self._variable("step", dtype)
-        shrink = self._variable("shrink", dtype)
-        shrink[()] = 1.0 - self.learning_rate * getattr(self, "weight_decay", 0.0)
-        decays = bool(getattr(self, "weight_decay", 0.0))
-        rate, beta_1, beta_2, sqrt = self.learning_rate, self.beta_1, self.beta_2, math.sqrt
-        multiply, subtract, add, divide, square_root = np.multiply, np.subtract, np.add, np.divide, np.sqrt
-
-        def step() -> None:
-            self.iterations = t = self.iterations + 1
-            step_size[()] = rate * sqrt(1.0 - beta_2**t) / (1.0 - beta_1**t)
-            if decays:
-                multiply(param, shrink, out=param)
-            subtract(grad, m, out=scratch)
-            multiply(scratch, one_minus_b1, out=scratch)
-            add(m, scratch, out=m)
-            multiply(grad, grad, out=scratch)
-            subtract(scratch, v, out=scratch)
-            multiply(scratch, one_minus_b2, out=scratch)
-            add(v, scratch, out=v)
-            square_root(v, out=scratch)
-            add(scratch, eps, out=scratch)
-            divide(m, scratch, out=scratch)
-            multiply(scratch, step_size, out=scratch)
-            subtract(param, scratch, out=param)
-
-        return step
 
     def _hyperparameters(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}

@@ -268,9 +268,9 @@ def train(
     NonFiniteLossError
         If the loss becomes NaN or infinite; the message names the epoch and batch. The network
         keeps its last finite parameters: the current ones if they are finite, otherwise those of
-        the start of that epoch (with the optimizer state of that moment). With one sample per
-        step (and no sample weights or L2), the losses are evaluated together at the end of each
-        epoch, so training notices there, silently, and usually falls back to the epoch's start.
+        the start of that epoch (with the optimizer state of that moment). The losses are
+        evaluated together at the end of each epoch, so training notices there, silently, and
+        usually falls back to the epoch's start.
     """
     # ---------------------------------------------------------- validate everything first
     network._require_layers()
