@@ -69,6 +69,33 @@ def test_relu_is_elementwise():
     np.testing.assert_array_equal(activations.get("relu").forward(z), [[0.0, 2.0], [3.0, 0.0]])
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_relu_forward_with_its_kept_zeros(dtype):
+    # forward takes the maximum with an array of zeros kept per shape (the scalar above a size);
+    # the results must be those of max(z, 0) at every size, in place or not, strided or not
+    import copy
+
+    relu = activations.ReLU()
+    rng = np.random.default_rng(0)
+    big = (2, activations.ReLU._MAX_ZEROS // 2 + 1)
+    for shape in [(1, 3), (7, 5), (256, 512), big, (7, 5)]:
+        z = rng.standard_normal(shape).astype(dtype)
+        expected = np.where(z > 0, z, 0)
+        np.testing.assert_array_equal(relu.forward(z), expected)
+        padded = np.ones((shape[0], shape[1] + 1), dtype)  # a strided output, as layers use
+        relu.forward(z, out=padded[:, :-1])
+        np.testing.assert_array_equal(padded[:, :-1], expected)
+        assert (padded[:, -1] == 1).all()
+        relu.forward(z, out=z)
+        np.testing.assert_array_equal(z, expected)
+    assert all(not zeros.any() and not zeros.flags.writeable for zeros in relu._zeros.values())
+    assert len(relu._zeros) <= 4 and all(key[0] != big for key in relu._zeros)
+    forward, _, _ = relu.kernels(np.dtype(dtype))
+    z = rng.standard_normal((7, 5)).astype(dtype)
+    np.testing.assert_array_equal(forward(z, out=np.empty_like(z)), np.maximum(z, 0))
+    assert copy.deepcopy(relu)._zeros == {} and relu._zeros
+
+
 def test_relu_gradient_at_zero_is_zero():
     relu = activations.get("relu")
     out = np.empty((1, 3))
