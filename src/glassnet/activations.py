@@ -159,11 +159,11 @@ class ReLU(Activation):
     layer keeps in a contiguous buffer of its own: a mask written straight into a float array
     (``np.greater`` with ``out=``) is the cheapest form at every size.
 
-    ``np.maximum`` of two arrays runs two to three times as fast as ``np.maximum`` of an array
-    and the scalar 0 (NumPy 2 vectorises the first and not the second), so ``forward`` takes
-    the maximum with an array of zeros of ``z``'s shape, kept for the few shapes a training run
-    uses (arrays of up to ``2**18`` numbers; bigger ones use the scalar, where the matrix product
-    before them costs hundreds of times more anyway).
+    With NumPy 2.4, ``np.maximum`` of two arrays is faster than ``np.maximum`` of an array and
+    the scalar 0 (1.5 times for 32×25 numbers, 2.7 times for 256×512 float32), so ``forward``
+    takes the maximum with an array of zeros of ``z``'s shape, kept for the few shapes a training
+    run uses (arrays of up to ``2**18`` numbers; bigger ones use the scalar, where the matrix
+    product before them costs hundreds of times more anyway).
     """
 
     name = "relu"
