@@ -160,10 +160,11 @@ class ReLU(Activation):
     (``np.greater`` with ``out=``) is the cheapest form at every size.
 
     With NumPy 2.4, ``np.maximum`` of two arrays is faster than ``np.maximum`` of an array and
-    the scalar 0 (1.5 times for 32×25 numbers, 2.7 times for 256×512 float32), so ``forward``
-    takes the maximum with an array of zeros of ``z``'s shape, kept for the few shapes a training
-    run uses (arrays of up to ``2**18`` numbers; bigger ones use the scalar, where the matrix
-    product before them costs hundreds of times more anyway).
+    the scalar 0, so ``forward`` takes the maximum with an array of zeros of ``z``'s shape, kept
+    for the few shapes a training run uses (arrays of up to ``2**18`` numbers; bigger ones use the
+    scalar, where the matrix product before them costs hundreds of times more anyway). On the
+    project's machine ``benchmarks/kernels.py`` measures 0.87 µs instead of 1.03 for 32×25 float64
+    and 19 µs instead of 50 for 256×512 float32.
     """
 
     name = "relu"
