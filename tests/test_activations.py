@@ -1,3 +1,5 @@
+import copy
+
 import numpy as np
 import pytest
 
@@ -73,8 +75,6 @@ def test_relu_is_elementwise():
 def test_relu_forward_with_its_kept_zeros(dtype):
     # forward takes the maximum with an array of zeros kept per shape (the scalar above a size);
     # the results must be those of max(z, 0) at every size, in place or not, strided or not
-    import copy
-
     relu = activations.ReLU()
     rng = np.random.default_rng(0)
     big = (2, activations.ReLU._MAX_ZEROS // 2 + 1)
