@@ -3,10 +3,11 @@
 A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ file. Its tensors
 have plain names that other tools can read (``layers.0.weights``, ``layers.0.bias``, …, then
 ``optimizer.0.m`` and the like: flat vectors over all parameters, every layer's weights row by
-row and then every layer's bias, whatever the layout in memory); its metadata holds, under the key ``"glassnet"``, a JSON document
-with the architecture, activations, loss and optimizer by their registered names, the dtype, the
-classes of a classifier, the history and the random generator's state, the ``format_version`` and
-the glassnet version, and under ``"glassnet_sha256"`` a checksum of that document and every tensor.
+row and then every layer's bias, whatever the layout in memory); its metadata holds, under the
+key ``"glassnet"``, a JSON document with the architecture, activations, loss and optimizer by
+their registered names, the dtype, the classes of a classifier, the history and the random
+generator's state, the ``format_version`` and the glassnet version, and under
+``"glassnet_sha256"`` a checksum of that document and every tensor.
 
 Nothing here uses pickle. Loading is strict: the header is parsed and checked (size, structure,
 dtypes, shapes and offsets) against the configuration before any tensor is read, names resolve
