@@ -1,19 +1,32 @@
 """glassnet: a fully-connected neural network on NumPy where every value can be seen and checked.
 
+The package, from the bottom up (``docs/architecture.md`` has the picture):
+
+* ``glassnet.model``: the model's pieces (activations, losses, initialisers, layers) and its
+  arithmetic (``model.plan``: the forward and backward passes, written once);
+* ``glassnet.optim``: optimizers and learning-rate schedules;
+* ``glassnet.training``: the training loop, its callbacks, progress and checkpoints;
+* ``glassnet.network``: :class:`NeuralNetwork`, which puts them together;
+* ``glassnet.files`` and ``glassnet.io``: model files, and saving, loading and resuming;
+* front ends: ``glassnet.estimators`` (scikit-learn), ``glassnet.cli`` (the ``glassnet``
+  command), ``glassnet.experiments`` and ``glassnet.study``; pictures in ``glassnet.plotting``.
+
 The core needs NumPy only. The scikit-learn estimators, model files, plots and progress bars use
 optional dependencies (``pip install glassnet[all]``) and are imported when first used.
 """
 
 from __future__ import annotations
 
-from . import activations, initializers, losses, optimizers, schedules
-from .gradcheck import gradcheck
-from .layers import Layer
-from .network import NeuralNetwork
-from .optimizers import SGD, Adam, AdamW
-from .training import EarlyStopping, History, NonFiniteLossError
+from importlib import import_module
 
-__version__ = "0.1.0"
+from ._version import __version__
+from .gradcheck import gradcheck
+from .model import activations, initializers, losses
+from .model.layers import Layer
+from .network import NeuralNetwork
+from .optim import optimizers, schedules
+from .optim.optimizers import SGD, Adam, AdamW
+from .training.callbacks import EarlyStopping, History, NonFiniteLossError
 
 __all__ = [
     "SGD",
@@ -49,10 +62,8 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     # estimators need scikit-learn and model files need safetensors: import them on first use
     if name in _LAZY:
-        from importlib import import_module
-
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

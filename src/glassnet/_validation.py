@@ -216,3 +216,25 @@ def check_sample_weight(sample_weight: object, n_samples: int, dtype: np.dtype) 
     if not weights.any():
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return weights
+
+
+def check_random_state(random_state: object, name: str = "random_state") -> np.random.Generator:
+    """Turn what users pass as ``random_state`` into a :class:`numpy.random.Generator`.
+
+    A Generator is used as it is (shared, not copied); None draws fresh entropy from the OS; an
+    int seeds a new generator; a legacy ``numpy.random.RandomState`` (as scikit-learn users pass)
+    seeds one from a draw of its own. Nothing here touches NumPy's global random state.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
+    integer = isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)
+    if random_state is None or integer:
+        if random_state is not None and random_state < 0:  # type: ignore[operator]
+            raise ValueError(f"{name} must be a non-negative integer, got {random_state}")
+        return np.random.default_rng(random_state)  # type: ignore[arg-type]
+    raise TypeError(
+        f"{name} must be None, a non-negative int, a numpy.random.Generator or RandomState, "
+        f"got {type(random_state).__name__} {random_state!r}"
+    )

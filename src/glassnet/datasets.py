@@ -1,4 +1,4 @@
-"""Data for the command line: built-in datasets and CSV files with a header row.
+"""Data: built-in datasets, CSV files with a header row, and the held-out validation split.
 
 CSV files are read with the standard library's ``csv`` module. Features must be numbers; the
 first value that is not (or is missing) is reported with its column name and line number.
@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["BUILTIN", "Dataset", "load_csv", "load_dataset"]
+from .model.targets import MAX_AUTO_CLASSES, guess_task
+
+__all__ = ["BUILTIN", "MAX_AUTO_CLASSES", "Dataset", "load_csv", "load_dataset", "validation_split"]
 
 SYNTHETIC = ("moons", "circles", "blobs", "spirals", "xor")
 BUNDLED = ("iris", "digits", "wine", "breast_cancer")
 BUILTIN = SYNTHETIC + BUNDLED
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
-#: integer targets with at most this many distinct values are taken as class labels
-MAX_AUTO_CLASSES = 20
 
 
 @dataclass
@@ -46,17 +46,42 @@ class Dataset:
     class_names: list[str] | None = field(default=None)
 
     def guess_task(self) -> tuple[str, str]:
-        """``("classification" | "regression", reason)`` from the target's values."""
-        if self.y.dtype.kind in "USO":
-            return "classification", f"the target '{self.target}' holds text labels"
-        values = self.y.astype(float)
-        distinct = np.unique(values)
-        if np.all(distinct == np.round(distinct)) and len(distinct) <= MAX_AUTO_CLASSES:
-            return "classification", (
-                f"the target '{self.target}' holds {len(distinct)} distinct integers "
-                f"(at most {MAX_AUTO_CLASSES} are taken as classes)"
-            )
-        return "regression", f"the target '{self.target}' holds real numbers"
+        """``("classification" | "regression", reason)`` from the target's values (see
+        :func:`glassnet.model.targets.guess_task`)."""
+        return guess_task(self.y, self.target)
+
+
+def validation_split(
+    *arrays: np.ndarray,
+    fraction: float,
+    random_state: int,
+    labels: np.ndarray | None = None,
+    name: str = "validation_fraction",
+) -> list[np.ndarray]:
+    """Hold out ``fraction`` of the samples: ``[a_train, a_held_out, b_train, b_held_out, ...]``.
+
+    Stratified on ``labels`` (class indices) when that is possible: every class has two samples
+    and both parts have room for every class. Uses scikit-learn's ``train_test_split``.
+
+    Raises
+    ------
+    ValueError
+        When the split leaves no training or no held-out sample, naming ``name``.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n_samples = arrays[0].shape[0]
+    stratify = None
+    if labels is not None:
+        present = np.bincount(labels)
+        present = present[present > 0]
+        n_held_out = int(np.ceil(fraction * n_samples))
+        if present.min() >= 2 and present.size <= min(n_held_out, n_samples - n_held_out):
+            stratify = labels
+    pieces = train_test_split(*arrays, test_size=fraction, random_state=random_state, stratify=stratify)
+    if pieces[0].shape[0] == 0:
+        raise ValueError(f"{name}={fraction} leaves no training samples out of {n_samples}")
+    return pieces
 
 
 def _spirals(n_samples: int, noise: float, rng: np.random.Generator):

@@ -8,45 +8,48 @@ weight, gradient and optimizer state open to inspection.
 
 from __future__ import annotations
 
+import json
 import numbers
 import warnings
+from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import activations, initializers
 from ._validation import (
     check_bool,
     check_dtype,
     check_float,
     check_int,
+    check_random_state,
     check_sample_weight,
 )
-from .layers import Layer
-from .network import NeuralNetwork, _warn_if_overflowed
-from .optimizers import SGD, Adam, AdamW, Optimizer
-from .training import EarlyStopping, NonFiniteLossError
+from .datasets import validation_split
+from .model import activations, initializers, rules
+from .model.plan import infer
+from .model.probabilities import warn_if_overflowed
+from .model.targets import encode_labels
+from .network import NeuralNetwork
+from .optim.optimizers import SGD, Adam, AdamW, Optimizer
+from .training.callbacks import EarlyStopping, NonFiniteLossError
 
 __all__ = ["NeuralNetworkClassifier", "NeuralNetworkRegressor"]
 
 
-def _generator(random_state: object) -> np.random.Generator:
-    """A Generator from what scikit-learn users pass: None, an int, a RandomState or a Generator."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    if random_state is None or (isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool)):
-        if random_state is not None and not 0 <= random_state < 2**32:
-            raise ValueError(f"random_state must be in [0, 2**32), got {random_state}")
-        return np.random.default_rng(random_state)
-    raise TypeError(
-        f"random_state must be None, an int, a numpy RandomState or Generator, got {type(random_state).__name__}"
-    )
+def _json_param(value: object) -> object:
+    """A parameter value as JSON data (activation objects as their configs)."""
+    if isinstance(value, activations.Activation):
+        return value.get_config()
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, np.dtype):
+        return str(value)
+    if isinstance(value, (np.integer, np.floating, np.bool_)):
+        return value.item()
+    return value
 
 
 class _NeuralNetworkEstimator(BaseEstimator):
@@ -119,31 +122,41 @@ class _NeuralNetworkEstimator(BaseEstimator):
         try:
             sizes = tuple(sizes)
         except TypeError:
-            raise TypeError(f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}") from None
+            raise TypeError(
+                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}"
+            ) from None
         for size in sizes:
             check_int(size, "each of hidden_layer_sizes", minimum=1)
         if self.solver not in ("sgd", "adam", "adamw"):
             raise ValueError(f"solver must be 'sgd', 'adam' or 'adamw', got {self.solver!r}")
         loss = self._default_loss() if self.loss is None else self.loss
         if loss not in self._losses:
-            raise ValueError(f"loss for {name} must be one of {', '.join(map(repr, self._losses))}, got {loss!r}")
+            valid = ", ".join(map(repr, self._losses))
+            raise ValueError(f"loss for {name} must be one of {valid}, got {loss!r}")
         batch_size = self.batch_size
         if batch_size != "auto":
             check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+        activations.get(self.activation, "activation")
         weight_init = self.weight_init
         if weight_init == "auto":
-            weight_init = "he_uniform" if self.activation in ("relu", "leaky_relu") else "glorot_uniform"
+            weight_init = rules.default_weight_init(self.activation)
         initializers.get(weight_init, "weight_init")
-        activations.get(self.activation, "activation")
         if self.output_activation is not None:
             activations.get(self.output_activation, "output_activation")
+        verbose = self.verbose
+        if isinstance(verbose, (bool, np.bool_)):
+            verbose = int(check_bool(verbose, "verbose"))
         return {
             "sizes": sizes,
             "loss": loss,
             "batch_size": batch_size,
             "weight_init": weight_init,
-            "learning_rate": check_float(self.learning_rate, "learning_rate", minimum=0.0, include_minimum=False),
-            "momentum": check_float(self.momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False),
+            "learning_rate": check_float(
+                self.learning_rate, "learning_rate", minimum=0.0, include_minimum=False
+            ),
+            "momentum": check_float(
+                self.momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False
+            ),
             "nesterov": check_bool(self.nesterov, "nesterov"),
             "alpha": check_float(self.alpha, "alpha", minimum=0.0),
             "max_iter": check_int(self.max_iter, "max_iter", minimum=1),
@@ -155,7 +168,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
                 self.validation_fraction, "validation_fraction", minimum=0.0, maximum=1.0,
                 include_minimum=False, include_maximum=False,
             ),
-            "verbose": int(check_bool(self.verbose, "verbose")) if isinstance(self.verbose, (bool, np.bool_)) else check_int(self.verbose, "verbose", minimum=0),
+            "verbose": check_int(verbose, "verbose", minimum=0),
             "warm_start": check_bool(self.warm_start, "warm_start"),
             "dtype": check_dtype(self.dtype),
             "optimizer": self._make_optimizer(),
@@ -164,13 +177,20 @@ class _NeuralNetworkEstimator(BaseEstimator):
     def _make_optimizer(self) -> Optimizer:
         if self.solver == "sgd":
             momentum = self.momentum
-            return SGD(self.learning_rate, momentum=momentum, nesterov=bool(self.nesterov) and momentum > 0)
+            nesterov = bool(self.nesterov) and momentum > 0
+            return SGD(self.learning_rate, momentum=momentum, nesterov=nesterov)
         if self.solver == "adamw":
             return AdamW(self.learning_rate, self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
         return Adam(self.learning_rate, self.beta_1, self.beta_2, self.epsilon)
 
-    def _build_network(self, params: dict, n_features: int, n_outputs: int, rng: np.random.Generator) -> NeuralNetwork:
-        network = NeuralNetwork(
+    def _build_network(
+        self, params: dict, n_features: int, n_outputs: int, rng: np.random.Generator
+    ) -> NeuralNetwork:
+        return NeuralNetwork.from_sizes(
+            [n_features, *params["sizes"], n_outputs],
+            activation=self.activation,
+            output_activation=self._output_activation(params["loss"], n_outputs),
+            weight_init=params["weight_init"],
             loss=self._network_loss(params["loss"], n_outputs),
             optimizer=params["optimizer"],
             l2=params["alpha"],
@@ -178,12 +198,6 @@ class _NeuralNetworkEstimator(BaseEstimator):
             random_state=rng,
             dtype=params["dtype"],
         )
-        sizes = [n_features, *params["sizes"], n_outputs]
-        output_activation = self._output_activation(params["loss"], n_outputs)
-        for index in range(len(sizes) - 1):
-            last = index == len(sizes) - 2
-            network.add_layer(Layer(sizes[index], sizes[index + 1], output_activation if last else self.activation, params["weight_init"]))
-        return network
 
     # ------------------------------------------------------------------ fitting
     def _rollback_on_error(self, method, *args, **kwargs):
@@ -199,48 +213,47 @@ class _NeuralNetworkEstimator(BaseEstimator):
             self.__dict__.update(saved)
             raise
 
-    def _fit(self, X, y, sample_weight, incremental: bool, classes=None):
+    def _fit(
+        self,
+        X: object,
+        y: object,
+        sample_weight: object,
+        incremental: bool,
+        classes: object = None,
+    ) -> _NeuralNetworkEstimator:
         params = self._checked_params()
         first_call = not hasattr(self, "network_")
         reset = not incremental or first_call
         with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
-            X, y = validate_data(self, X, y, reset=reset, dtype=params["dtype"], **self._y_validation())
+            X, y = validate_data(
+                self, X, y, reset=reset, dtype=params["dtype"], **self._y_validation()
+            )
         sample_weight = check_sample_weight(sample_weight, X.shape[0], params["dtype"])
         targets = self._prepare_targets(y, classes, incremental and not first_call)
-        n_outputs = self._n_network_outputs()
-
-        continuing = hasattr(self, "network_") and (incremental or params["warm_start"])
-        if continuing and self.network_.n_outputs != n_outputs:
-            raise ValueError(
-                f"warm_start/partial_fit needs the same outputs as before: the network has "
-                f"{self.network_.n_outputs} output units, this data needs {n_outputs}"
-            )
-        if continuing:
-            network = self.network_
-            if not incremental:  # a warm start reuses the weights but starts a fresh optimizer
-                network.optimizer = params["optimizer"]
-            network.l2 = params["alpha"]
-        else:
-            network = self._build_network(params, X.shape[1], n_outputs, _generator(self.random_state))
+        network = self._network_for(params, X.shape[1], incremental)
         self.network_ = network
-
-        batch_size = params["batch_size"]
         x_train, t_train, w_train, validation = X, targets, sample_weight, None
         early = None
-        if incremental:
-            epochs = 1
-        else:
-            epochs = params["max_iter"]
-            if params["early_stopping"]:
-                x_train, x_val, t_train, t_val, w_train = self._split(X, targets, sample_weight, params, network.rng)
-                validation = (x_val, t_val)
-                monitor = "val_accuracy" if self._task == "classification" else "val_r2"
-                early = EarlyStopping(monitor, params["n_iter_no_change"], params["tol"], restore_best=True)
-            else:
-                early = EarlyStopping("loss", params["n_iter_no_change"], params["tol"], restore_best=False)
+        epochs = 1 if incremental else params["max_iter"]
+        if not incremental and params["early_stopping"]:
+            pieces = validation_split(
+                *((X, targets) if sample_weight is None else (X, targets, sample_weight)),
+                fraction=params["validation_fraction"],
+                random_state=int(network.rng.integers(2**31 - 1)),
+                labels=targets if self._task == "classification" else None,
+            )
+            x_train, x_val, t_train, t_val = pieces[:4]
+            w_train = pieces[4] if sample_weight is not None else None
+            validation = (x_val, t_val)
+            monitor = "val_accuracy" if self._task == "classification" else "val_r2"
+            early = EarlyStopping(monitor, params["n_iter_no_change"], params["tol"])
+        elif not incremental:
+            early = EarlyStopping(
+                "loss", params["n_iter_no_change"], params["tol"], restore_best=False
+            )
+        batch_size = params["batch_size"]
         if batch_size == "auto":
             batch_size = min(200, x_train.shape[0])
-
         start = len(network.history)
         try:
             network.train(
@@ -252,33 +265,30 @@ class _NeuralNetworkEstimator(BaseEstimator):
             self._store_results(early)
         if early is not None and not early.stopped and len(network.history) - start == epochs:
             warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the optimization "
-                "hasn't converged yet.",
+                f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the "
+                "optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
         return self
 
-    def _split(self, X, targets, sample_weight, params, rng):
-        """Hold out ``validation_fraction`` of the data, stratified for a classifier when possible."""
-        seed = int(rng.integers(2**31 - 1))
-        arrays = (X, targets) if sample_weight is None else (X, targets, sample_weight)
-        size = params["validation_fraction"]
-        stratify = None
-        if self._task == "classification":
-            counts = np.bincount(targets)
-            n_val = int(np.ceil(size * X.shape[0]))
-            # stratifying needs two samples of every class, and room for every class on both sides
-            if counts[counts > 0].min() >= 2 and len(self.classes_) <= min(n_val, X.shape[0] - n_val):
-                stratify = targets
-        pieces = train_test_split(*arrays, test_size=size, random_state=seed, stratify=stratify)
-        if pieces[0].shape[0] == 0:
+    def _network_for(self, params: dict, n_features: int, incremental: bool) -> NeuralNetwork:
+        """The network to train: the previous one (``partial_fit``, ``warm_start``) or a new one."""
+        n_outputs = self._n_network_outputs()
+        continuing = hasattr(self, "network_") and (incremental or params["warm_start"])
+        if not continuing:
+            rng = check_random_state(self.random_state)
+            return self._build_network(params, n_features, n_outputs, rng)
+        network = self.network_
+        if network.n_outputs != n_outputs:
             raise ValueError(
-                f"validation_fraction={size} leaves no training samples out of {X.shape[0]}"
+                f"warm_start/partial_fit needs the same outputs as before: the network has "
+                f"{network.n_outputs} output units, this data needs {n_outputs}"
             )
-        x_train, x_val, t_train, t_val = pieces[:4]
-        w_train = pieces[4] if sample_weight is not None else None
-        return x_train, x_val, t_train, t_val, w_train
+        if not incremental:  # a warm start reuses the weights but starts a fresh optimizer
+            network.optimizer = params["optimizer"]
+        network.l2 = params["alpha"]
+        return network
 
     def _store_results(self, early: EarlyStopping | None) -> None:
         history = self.network_.history
@@ -325,9 +335,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
             raise ValueError("this network has no hidden layer (hidden_layer_sizes is empty)")
         if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not -len(hidden) <= layer < len(hidden):
             raise ValueError(f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], got {layer!r}")
-        for current in hidden[: range(len(hidden))[layer] + 1]:
-            X = current._infer(X)
-        return X
+        return infer(hidden[: range(len(hidden))[layer] + 1], X)
 
     @property
     def coefs_(self) -> list[np.ndarray]:
@@ -344,6 +352,62 @@ class _NeuralNetworkEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
+
+    # ------------------------------------------------------------------ model files
+    def file_state(self) -> tuple[NeuralNetwork, dict[str, Any]]:
+        """What :func:`glassnet.save` writes: the network, and the parameters and fitted
+        attributes as plain data (``params``, ``n_features_in``, ``feature_names_in``, and
+        ``classes`` or ``n_outputs``).
+
+        Raises
+        ------
+        ValueError
+            If the estimator is not fitted.
+        """
+        if not hasattr(self, "network_"):
+            raise ValueError(
+                f"this {type(self).__name__} is not fitted yet; call fit before saving it"
+            )
+        params = {name: _json_param(value) for name, value in self.get_params().items()}
+        if not (params["random_state"] is None or isinstance(params["random_state"], int)):
+            params["random_state"] = None  # a generator cannot be written; its state is the network's
+        names = getattr(self, "feature_names_in_", None)
+        fitted: dict[str, Any] = {
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": None if names is None else [str(n) for n in names],
+        }
+        fitted.update(self._fitted_outputs())
+        json.dumps(params)  # fail here, not half-way through writing
+        return self.network_, fitted
+
+    @classmethod
+    def from_file_state(
+        cls, network: NeuralNetwork, params: dict[str, Any], fitted: dict[str, Any]
+    ) -> _NeuralNetworkEstimator:
+        """The estimator :meth:`file_state` described, around ``network``.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If the parameters are invalid or do not fit the network.
+        """
+        params = dict(params)
+        if isinstance(params.get("hidden_layer_sizes"), list):
+            params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+        if isinstance(params.get("activation"), dict):
+            params["activation"] = activations.get(params["activation"])
+        estimator = cls(**params)
+        estimator._checked_params()
+        if fitted["n_features_in"] != network.n_inputs:
+            raise ValueError("n_features_in does not match the network")
+        estimator.n_features_in_ = fitted["n_features_in"]
+        if fitted["feature_names_in"] is not None:
+            estimator.feature_names_in_ = np.array(fitted["feature_names_in"], dtype=object)
+        estimator._restore_outputs(network, fitted)
+        estimator.network_ = network
+        estimator._store_results(None)
+        return estimator
 
 
 class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
@@ -445,32 +509,47 @@ class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
             return fused
         return self.output_activation or "sigmoid"
 
-    def _prepare_targets(self, y, classes, continuing: bool) -> np.ndarray:
+    def _prepare_targets(self, y: np.ndarray, classes: object, continuing: bool) -> np.ndarray:
         check_classification_targets(y)
         if continuing:
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            known = self.classes_
+            unknown = np.setdiff1d(np.unique(y), known)
             if unknown.size:
-                raise ValueError(f"y contains labels {unknown.tolist()} not seen before (classes_ = {self.classes_.tolist()})")
-        else:
-            if classes is not None:
-                found = np.unique(np.asarray(classes))
-                unknown = np.setdiff1d(np.unique(y), found)
-                if unknown.size:
-                    raise ValueError(f"y contains labels {unknown.tolist()} that are not in classes={found.tolist()}")
-            else:
-                found = np.unique(y)
-            if found.size < 2:
                 raise ValueError(
-                    f"NeuralNetworkClassifier needs samples of at least 2 classes in the data, but "
-                    f"the data contains only one class: {found[0]!r}"
+                    f"y contains labels {unknown.tolist()} not seen before "
+                    f"(classes_ = {known.tolist()})"
                 )
-            if hasattr(self, "classes_") and self.warm_start and hasattr(self, "network_") and not np.array_equal(found, self.classes_):
-                raise ValueError(
-                    f"warm_start can only be used where `y` has the same classes as in the previous "
-                    f"call to fit. Previously got {self.classes_}, `y` has {found}"
-                )
-            self.classes_ = found
-        return np.searchsorted(self.classes_, y)
+            return encode_labels(y, known)[1]
+        found = None if classes is None else np.unique(np.asarray(classes))
+        try:
+            found, indices = encode_labels(y, found)
+        except ValueError as error:  # labels outside `classes`
+            raise ValueError(f"{error} (classes={found.tolist()})") from None  # type: ignore[union-attr]
+        if found.size < 2:
+            raise ValueError(
+                f"NeuralNetworkClassifier needs samples of at least 2 classes in the data, but "
+                f"the data contains only one class: {found[0]!r}"
+            )
+        warm = self.warm_start and hasattr(self, "network_") and hasattr(self, "classes_")
+        if warm and not np.array_equal(found, self.classes_):
+            raise ValueError(
+                f"warm_start can only be used where `y` has the same classes as in the previous "
+                f"call to fit. Previously got {self.classes_}, `y` has {found}"
+            )
+        self.classes_ = found
+        return indices
+
+    def _fitted_outputs(self) -> dict[str, Any]:
+        return {"classes": self.classes_}
+
+    def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
+        self.classes_ = fitted["classes"]
+        n_classes = len(self.classes_)
+        binary = n_classes == 2 and network.loss.name == "binary_cross_entropy"
+        if network.n_outputs != (1 if binary else n_classes):
+            raise ValueError("classes do not match the network's outputs")
+        if network.task != "classification":
+            raise ValueError("a classifier's network must do classification")
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the previous call (optimizer state kept).
@@ -485,7 +564,7 @@ class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
         X = self._validated_x(X)
-        return self.network_._class_probabilities(X)
+        return self.network_.class_probabilities(X)
 
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):
@@ -537,9 +616,21 @@ class NeuralNetworkRegressor(RegressorMixin, _NeuralNetworkEstimator):
         y = np.asarray(y)
         n_outputs = 1 if y.ndim == 1 else y.shape[1]
         if continuing and n_outputs != self.n_outputs_:
-            raise ValueError(f"y has {n_outputs} targets, but the regressor was trained on {self.n_outputs_}")
+            raise ValueError(
+                f"y has {n_outputs} targets, but the regressor was trained on {self.n_outputs_}"
+            )
         self.n_outputs_ = n_outputs
         return y.reshape(-1, 1) if y.ndim == 1 else y
+
+    def _fitted_outputs(self) -> dict[str, Any]:
+        return {"n_outputs": int(self.n_outputs_)}
+
+    def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
+        self.n_outputs_ = fitted["n_outputs"]
+        if self.n_outputs_ != network.n_outputs:
+            raise ValueError("n_outputs does not match the network")
+        if network.task != "regression":
+            raise ValueError("a regressor's network must do regression")
 
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``, continuing from the previous call. Returns ``self``."""
@@ -553,5 +644,5 @@ class NeuralNetworkRegressor(RegressorMixin, _NeuralNetworkEstimator):
     def predict(self, X):
         """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_targets)``."""
         X = self._validated_x(X)
-        output = _warn_if_overflowed(self.network_._infer(X))
+        output = warn_if_overflowed(self.network_.predict_output(X))
         return output[:, 0] if self.n_outputs_ == 1 else output

@@ -8,14 +8,12 @@ mini-batches). ``moons_split`` draws the post's data.
 
 from __future__ import annotations
 
-import itertools
 import time
 
 import numpy as np
 
-from .layers import Layer
 from .network import NeuralNetwork
-from .optimizers import SGD, Adam
+from .optim.optimizers import SGD, Adam
 
 __all__ = [
     "SEED_SIZES",
@@ -45,10 +43,10 @@ def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2):
 
 def seed_network(random_state=None) -> NeuralNetwork:
     """The post's network: sigmoid everywhere, its initialisation, ``"mse"``, SGD at 0.01."""
-    network = NeuralNetwork(loss="mse", optimizer=SGD(learning_rate=0.01), random_state=random_state)
-    for n_inputs, n_outputs in itertools.pairwise(SEED_SIZES):
-        network.add_layer(Layer(n_inputs, n_outputs, activation="sigmoid", weight_init="seed"))
-    return network
+    return NeuralNetwork.from_sizes(
+        SEED_SIZES, activation="sigmoid", output_activation="sigmoid", weight_init="seed",
+        loss="mse", optimizer=SGD(learning_rate=0.01), random_state=random_state,
+    )
 
 
 def modern_network(random_state=None) -> NeuralNetwork:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import as_numeric_array, check_float, check_sample_weight
+from ._validation import check_float
 from .network import NeuralNetwork
 
 __all__ = ["gradcheck"]
@@ -60,18 +60,15 @@ def gradcheck(
         raise TypeError(f"gradcheck expects a NeuralNetwork, got {type(network).__name__}")
     epsilon = check_float(epsilon, "epsilon", minimum=0.0, include_minimum=False)
     net = network.astype("float64")
-    net._require_layers()
-    fused = net._check_loss_pairing()
-    x_arr = net._check_x(x).copy()
-    task = net._infer_task(as_numeric_array(y, "y"))
-    targets = net._encode_targets(y, x_arr.shape[0], task)
-    weights = check_sample_weight(sample_weight, x_arr.shape[0], net.dtype)
-
-    _, analytic_input = net._forward_backward(x_arr, targets, weights, True, fused)
+    data = net.prepare(x, y, sample_weight)
+    x_arr, targets, weights = data.x.copy(), data.targets, data.sample_weight
+    plan = net.step_plan(x_arr.shape[0])
+    _, input_gradient = plan.value_and_gradients(x_arr, targets, weights, input_gradient=True)
+    analytic_input = input_gradient.copy()  # type: ignore[union-attr]
     analytic_params = net.gradients.copy()
 
     def loss() -> float:
-        return net._evaluate_arrays(x_arr, targets, weights)[0]
+        return net.loss_and_output(x_arr, targets, weights)[0]
 
     def numeric_gradient(values: np.ndarray) -> np.ndarray:
         flat = values.reshape(-1)

@@ -19,8 +19,8 @@ from typing import ClassVar
 
 import numpy as np
 
-from ._registry import Configurable, Registry
-from ._validation import check_float
+from .._registry import Configurable, Registry
+from .._validation import check_float
 from .activations import Sigmoid, Softmax, exp_floor
 
 __all__ = [

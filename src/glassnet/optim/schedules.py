@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from typing import ClassVar
 
-from ._registry import Configurable, Registry
-from ._validation import check_bool, check_float, check_int
+from .._registry import Configurable, Registry
+from .._validation import check_bool, check_float, check_int
 
 __all__ = ["CosineDecay", "ExponentialDecay", "InverseScaling", "Schedule", "get", "names"]
 

@@ -5,9 +5,11 @@ An activation maps a layer's pre-activation ``z`` (shape ``(n_samples, n_units)`
 attribute ``derivative_uses`` says which, and the argument is named for what it is, so the mistake
 of handing ``z`` to a formula written for ``a`` (``1 - x**2`` for tanh, say) cannot happen silently.
 
-``backward(grad_output, a_or_z, out)`` multiplies the gradient with respect to ``a`` by ``f'`` and
-writes the result into ``out``, a buffer that overlaps neither input: the layer passes one it owns,
-so the training loop allocates nothing per step.
+Each derivative is written once, as ``derivative(a_or_z, out)``; ``backward(grad_output, a_or_z,
+out)`` multiplies the gradient with respect to ``a`` by it and writes the result into ``out``, a
+buffer that overlaps neither input: the network passes one it owns, so training allocates nothing
+per step. Softmax, whose derivative is a Jacobian per sample, is the one activation with a
+``backward`` of its own.
 
 Every function here is finite and silent (no overflow warning) for inputs up to ±1e4 and beyond.
 
@@ -17,13 +19,13 @@ with :func:`glassnet.gradcheck`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
 from typing import ClassVar
 
 import numpy as np
 
-from ._registry import Configurable, Registry
-from ._validation import check_float
+from .._registry import Configurable, Registry
+from .._validation import check_float
 
 __all__ = [
     "Activation",
@@ -40,21 +42,42 @@ __all__ = [
 ]
 
 
-_CONSTANTS: dict[tuple[float, np.dtype], np.ndarray] = {}
+class _PerDtype(dict):
+    """Read-only 0-d arrays of one value, one per dtype, made on first use.
+
+    In a ufunc a 0-d array costs less than a Python float, and it never turns a float32
+    computation into a float64 one; a dict keyed by the dtype finds it in a few nanoseconds.
+    """
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        array = self[dtype] = np.array(self.value, dtype)
+        array.flags.writeable = False
+        return array
+
+
+_ZERO, _HALF, _ONE = _PerDtype(0.0), _PerDtype(0.5), _PerDtype(1.0)
+_CONSTANTS: dict[float, _PerDtype] = {0.0: _ZERO, 0.5: _HALF, 1.0: _ONE}
 
 
 def constant(value: float, dtype: np.dtype) -> np.ndarray:
-    """A read-only 0-d array holding ``value`` in ``dtype``.
+    """A read-only 0-d array holding ``value`` in ``dtype`` (see :class:`_PerDtype`)."""
+    per_dtype = _CONSTANTS.get(value)
+    if per_dtype is None:
+        per_dtype = _CONSTANTS[value] = _PerDtype(value)
+    return per_dtype[np.dtype(dtype)]
 
-    In a ufunc it costs less than a Python float, and it never changes a float32 computation
-    into a float64 one.
-    """
-    key = (value, dtype)
-    array = _CONSTANTS.get(key)
-    if array is None:
-        array = _CONSTANTS[key] = np.array(value, dtype)
-        array.flags.writeable = False
-    return array
+
+class _ExpFloors(dict):
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        floor = self[dtype] = constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
+        return floor
+
+
+_EXP_FLOORS = _ExpFloors()
 
 
 def exp_floor(dtype: np.dtype) -> np.ndarray:
@@ -64,36 +87,40 @@ def exp_floor(dtype: np.dtype) -> np.ndarray:
     ``np.errstate(all="raise")``); the margin of 20 keeps results normal even after dividing by
     a sum of up to ``e**20`` terms. Where it applies, the exact value is below ``1e-29``.
     """
-    floor = _EXP_FLOORS.get(dtype)
-    if floor is None:
-        floor = _EXP_FLOORS[dtype] = constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
-    return floor
-
-
-_EXP_FLOORS: dict = {}
+    return _EXP_FLOORS[dtype]
 
 
 class Activation(Configurable):
     """Base class: an element-wise (or row-wise, for softmax) function and its derivative.
 
     Subclasses set ``name`` and ``derivative_uses`` (``"a"`` or ``"z"``) and implement
-    ``forward`` and ``derivative``; ``backward`` has a generic implementation that subclasses may
-    replace with an in-place one.
+    ``forward(z, out=None)`` and ``derivative(v, out=None)``; :meth:`backward` multiplies by the
+    derivative. A ``derivative(v)`` without ``out`` (written before glassnet 0.2) still works.
     """
 
     name: ClassVar[str] = ""
     #: what ``derivative`` and ``backward`` take: the output ``"a"`` or the pre-activation ``"z"``
     derivative_uses: ClassVar[str] = "a"
+    #: whether ``f'`` is element-wise (softmax's is a Jacobian per sample)
+    elementwise: ClassVar[bool] = True
+    #: whether ``derivative`` accepts ``out=`` (found from its signature)
+    derivative_writes_out: ClassVar[bool] = True
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.derivative_writes_out = "out" in inspect.signature(cls.derivative).parameters
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``f(z)``, written into ``out`` when given (``out`` may be ``z``)."""
         raise NotImplementedError
 
-    def derivative(self, v: np.ndarray) -> np.ndarray:
+    def derivative(self, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Return ``f'`` element-wise, from ``a`` or ``z`` as ``derivative_uses`` says."""
         raise NotImplementedError
 
-    def backward(self, grad_output: np.ndarray, v: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def backward(
+        self, grad_output: np.ndarray, v: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
         """Return ``grad_output * f'(v)``: the gradient with respect to ``z``.
 
         Parameters
@@ -110,19 +137,10 @@ class Activation(Configurable):
         ndarray of shape (n_samples, n_units)
             ``out`` (or, for the identity, possibly ``grad_output`` itself: do not write to it).
         """
-        return np.multiply(grad_output, self.derivative(v), out=out)
-
-    def kernels(self, dtype: np.dtype) -> tuple[Callable, Callable, Callable | None]:
-        """``forward(z, out=...)``, ``backward(grad_output, v, out=...)`` and ``derivative(v, out=...)``
-        for arrays of ``dtype``.
-
-        The same computations as :meth:`forward`, :meth:`backward` and :meth:`derivative`, with
-        whatever constants they need looked up once: the per-sample training loop calls them
-        thousands of times on arrays of a few dozen numbers, where a lookup costs as much as the
-        arithmetic. All require ``out``. ``derivative`` is None unless it is element-wise and
-        cheap; the loop then computes it for several layers' outputs in one pass.
-        """
-        return self.forward, self.backward, None
+        if not self.derivative_writes_out:
+            return np.multiply(self.derivative(v), grad_output, out=out)
+        derivative = self.derivative(v, out=out)
+        return np.multiply(derivative, grad_output, out=derivative)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.forward(np.asarray(z))
@@ -132,22 +150,30 @@ class Activation(Configurable):
         return {"name": self.name}
 
 
+def _output_like(v: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+    return np.empty_like(v) if out is None else out
+
+
 class Identity(Activation):
     """``f(z) = z``; ``f'(z) = 1``. The output layer of a regression network."""
 
     name = "identity"
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         if out is None:
             return z.copy()
         if out is not z:
             np.copyto(out, z)
         return out
 
-    def derivative(self, a):
-        return np.ones_like(a)
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = _output_like(a, out)
+        out.fill(1)
+        return out
 
-    def backward(self, grad_output, a, out=None):
+    def backward(
+        self, grad_output: np.ndarray, a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
         return grad_output  # f' = 1: nothing to compute, nothing to copy
 
 
@@ -155,16 +181,15 @@ class ReLU(Activation):
     """``f(z) = max(0, z)`` element-wise (``np.maximum``, not the reduction ``np.max``).
 
     ``f'`` is 1 where ``z > 0`` and 0 elsewhere. At ``z = 0`` the function has no derivative; we
-    take 0 there, as PyTorch and scikit-learn do. The derivative is read from ``z``, which a
-    layer keeps in a contiguous buffer of its own: a mask written straight into a float array
+    take 0 there, as PyTorch and scikit-learn do. The derivative is read from ``z``, which the
+    network keeps in a contiguous buffer of its own: a mask written straight into a float array
     (``np.greater`` with ``out=``) is the cheapest form at every size.
 
     With NumPy 2.4, ``np.maximum`` of two arrays is faster than ``np.maximum`` of an array and
     the scalar 0, so ``forward`` takes the maximum with an array of zeros of ``z``'s shape, kept
     for the few shapes a training run uses (arrays of up to ``2**18`` numbers; bigger ones use the
-    scalar, where the matrix product before them costs hundreds of times more anyway). On the
-    project's machine ``benchmarks/kernels.py`` measures 0.87 µs instead of 1.03 for 32×25 float64
-    and 19 µs instead of 50 for 256×512 float32.
+    scalar, where the matrix product before them costs hundreds of times more anyway);
+    ``benchmarks/kernels.py`` measures the difference.
     """
 
     name = "relu"
@@ -178,7 +203,7 @@ class ReLU(Activation):
         zeros = self._zeros.get((z.shape, z.dtype))
         if zeros is None:
             if z.size > self._MAX_ZEROS:
-                return constant(0.0, z.dtype)
+                return _ZERO[z.dtype]
             if len(self._zeros) >= 4:  # a training batch, a last batch, and a little more
                 self._zeros.clear()
             zeros = self._zeros[(z.shape, z.dtype)] = np.zeros(z.shape, z.dtype)
@@ -188,34 +213,11 @@ class ReLU(Activation):
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_zeros": {}}  # scratch: copies and clones start without it
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.maximum(z, self._zeros_like(z), out=out)
 
-    def derivative(self, z):
-        return (z > 0).astype(z.dtype)
-
-    def backward(self, grad_output, z, out=None):
-        if out is None:
-            out = np.empty(np.broadcast_shapes(grad_output.shape, z.shape), np.result_type(grad_output, z))
-        np.greater(z, constant(0.0, z.dtype), out=out, casting="unsafe")  # 1.0 or 0.0
-        out *= grad_output
-        return out
-
-    def kernels(self, dtype):
-        zero, maximum, greater, multiply = constant(0.0, np.dtype(dtype)), np.maximum, np.greater, np.multiply
-        zeros_like = self._zeros_like
-
-        def forward(z, out):
-            return maximum(z, zeros_like(z), out=out)
-
-        def backward(grad_output, z, out):
-            greater(z, zero, out=out, casting="unsafe")
-            return multiply(out, grad_output, out=out)
-
-        def derivative(z, out):
-            return greater(z, zero, out=out, casting="unsafe")
-
-        return forward, backward, derivative
+    def derivative(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return np.greater(z, _ZERO[z.dtype], out=_output_like(z, out), casting="unsafe")
 
 
 class LeakyReLU(Activation):
@@ -232,18 +234,19 @@ class LeakyReLU(Activation):
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0, include_maximum=False)
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # for 0 <= alpha < 1, max(z, alpha * z) is z when z > 0 and alpha * z otherwise
         scaled = np.multiply(z, self.alpha)
         return np.maximum(z, scaled, out=out)
 
-    def derivative(self, a):
-        return np.where(a > 0, 1.0, self.alpha).astype(a.dtype)
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        slopes = np.where(a > 0, 1.0, self.alpha).astype(a.dtype)
+        if out is None:
+            return slopes
+        np.copyto(out, slopes)
+        return out
 
-    def backward(self, grad_output, a, out=None):
-        return np.multiply(grad_output, self.derivative(a), out=out)
-
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"name": self.name, "alpha": self.alpha}
 
 
@@ -256,43 +259,16 @@ class Sigmoid(Activation):
 
     name = "sigmoid"
 
-    def forward(self, z, out=None):
-        half = constant(0.5, z.dtype)
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        half = _HALF[z.dtype]
         out = np.multiply(z, half, out=out)
         np.tanh(out, out=out)
-        out *= half
-        out += half
-        return out
+        np.multiply(out, half, out=out)
+        return np.add(out, half, out=out)
 
-    def derivative(self, a):
-        return a * (1.0 - a)
-
-    def backward(self, grad_output, a, out=None):
-        out = np.subtract(constant(1.0, a.dtype), a, out=out)
-        out *= a
-        out *= grad_output
-        return out
-
-    def kernels(self, dtype):
-        dtype = np.dtype(dtype)
-        half, one = constant(0.5, dtype), constant(1.0, dtype)
-        multiply, add, subtract, tanh = np.multiply, np.add, np.subtract, np.tanh
-
-        def forward(z, out):
-            multiply(z, half, out=out)
-            tanh(out, out=out)
-            multiply(out, half, out=out)
-            return add(out, half, out=out)
-
-        def backward(grad_output, a, out):
-            derivative(a, out)
-            return multiply(out, grad_output, out=out)
-
-        def derivative(a, out):
-            subtract(one, a, out=out)
-            return multiply(out, a, out=out)
-
-        return forward, backward, derivative
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.subtract(_ONE[a.dtype], a, out=out)
+        return np.multiply(out, a, out=out)
 
 
 _SIGMOID = Sigmoid()
@@ -303,30 +279,12 @@ class Tanh(Activation):
 
     name = "tanh"
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         return np.tanh(z, out=out)
 
-    def derivative(self, a):
-        return 1.0 - a * a
-
-    def backward(self, grad_output, a, out=None):
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         out = np.multiply(a, a, out=out)
-        np.subtract(constant(1.0, a.dtype), out, out=out)
-        out *= grad_output
-        return out
-
-    def kernels(self, dtype):
-        one, multiply, subtract = constant(1.0, np.dtype(dtype)), np.multiply, np.subtract
-
-        def backward(grad_output, a, out):
-            derivative(a, out)
-            return multiply(out, grad_output, out=out)
-
-        def derivative(a, out):
-            multiply(a, a, out=out)
-            return subtract(one, out, out=out)
-
-        return np.tanh, backward, derivative
+        return np.subtract(_ONE[a.dtype], out, out=out)
 
 
 class Softplus(Activation):
@@ -339,23 +297,18 @@ class Softplus(Activation):
     name = "softplus"
     derivative_uses = "z"
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         tail = np.abs(z)
         np.negative(tail, out=tail)
         np.maximum(tail, exp_floor(z.dtype), out=tail)
         np.exp(tail, out=tail)
         np.log1p(tail, out=tail)
-        out = np.maximum(z, constant(0.0, z.dtype), out=out)
+        out = np.maximum(z, _ZERO[z.dtype], out=out)
         out += tail
         return out
 
-    def derivative(self, z):
-        return _SIGMOID.forward(z)
-
-    def backward(self, grad_output, z, out=None):
-        out = _SIGMOID.forward(z, out=out)
-        out *= grad_output
-        return out
+    def derivative(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return _SIGMOID.forward(z, out=out)
 
 
 class Softmax(Activation):
@@ -364,12 +317,13 @@ class Softmax(Activation):
     Computed from ``z - max(z)`` so ``exp`` never overflows. Its derivative is a Jacobian per
     sample, ``diag(a) - a a^T``; ``backward`` applies it without forming it:
     ``a * (g - sum(g * a))``. With cross-entropy the network skips both and uses the fused
-    gradient ``a - y`` (see :mod:`glassnet.losses`).
+    gradient ``a - y`` (see :mod:`glassnet.model.losses`).
     """
 
     name = "softmax"
+    elementwise = False
 
-    def forward(self, z, out=None):
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         if z.shape[1] == 2:  # two classes: element-wise operations on the columns beat row reductions
             shifted = np.subtract(z, np.maximum(z[:, :1], z[:, 1:]), out=out)
         else:  # the ufunc's reduce directly: ndarray.max adds a Python layer per call
@@ -382,11 +336,18 @@ class Softmax(Activation):
             shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
         return shifted
 
-    def derivative(self, a):
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """The Jacobian ``da_i/dz_j`` of each row, shape ``(n_samples, n_units, n_units)``."""
-        return a[:, :, None] * (np.eye(a.shape[1], dtype=a.dtype) - a[:, None, :])
+        jacobian = a[:, :, None] * (np.eye(a.shape[1], dtype=a.dtype) - a[:, None, :])
+        if out is None:
+            return jacobian
+        np.copyto(out, jacobian)
+        return out
 
-    def backward(self, grad_output, a, out=None):
+    def backward(
+        self, grad_output: np.ndarray, a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        # the Jacobian applied without forming it: a * (g - sum(g * a))
         inner = np.einsum("ij,ij->i", grad_output, a)[:, None]
         out = np.subtract(grad_output, inner, out=out)
         out *= a

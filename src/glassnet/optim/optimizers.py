@@ -29,8 +29,8 @@ from typing import ClassVar
 import numpy as np
 
 from . import schedules
-from ._registry import Configurable, Registry
-from ._validation import check_bool, check_float
+from .._registry import Configurable, Registry
+from .._validation import check_bool, check_float
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "get", "names"]
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ._registry import Registry
+from .._registry import Registry
 
 Initializer = Callable[[int, int, np.random.Generator, np.dtype], tuple[np.ndarray, np.ndarray]]
 

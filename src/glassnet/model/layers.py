@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import check_dtype, check_int, check_x
 from . import activations, initializers
-from ._validation import check_dtype, check_int, check_x
+from .plan import StepPlan
 
 __all__ = ["Layer"]
 
@@ -125,11 +126,33 @@ class Layer:
         self._grad_weights, self._grad_bias = grad_packed[:-1], grad_packed[-1]
         self._reset_cache()
 
-    def _adopt(self, packed: np.ndarray, grad_packed: np.ndarray) -> None:
-        """Move the parameters into views of a network's flat parameter and gradient vectors."""
-        packed[...] = self._packed
-        grad_packed[...] = self._grad_packed
+    def adopt(self, packed: np.ndarray, grad_packed: np.ndarray) -> None:
+        """Move the parameters and gradients into ``packed`` and ``grad_packed`` (views of a
+        network's flat vectors, shape ``(n_inputs + 1, n_outputs)``) and use them from now on."""
+        packed[...] = self.packed
+        grad_packed[...] = self.grad_packed
         self._use_storage(packed, grad_packed)
+
+    def convert(self, dtype: object) -> None:
+        """Keep the parameters in new arrays of ``dtype`` (gradients reset to zero)."""
+        dtype = check_dtype(dtype)
+        self._set_parameters(self.weights.astype(dtype), self.bias.astype(dtype))
+        if self._dtype is not None:
+            self._dtype = dtype
+
+    @property
+    def in_network(self) -> bool:
+        """Whether a network owns the layer (a layer can be in one network only)."""
+        return self._in_network
+
+    @property
+    def requested_dtype(self) -> np.dtype | None:
+        """The dtype the layer was created with, or None to take the network's."""
+        return self._dtype
+
+    def join_network(self) -> None:
+        """Mark the layer as owned by a network (see :meth:`NeuralNetwork.add_layer`)."""
+        self._in_network = True
 
     def _checked_values(self, value: object, name: str, shape: tuple[int, ...]) -> np.ndarray:
         array = np.asarray(value)
@@ -183,85 +206,23 @@ class Layer:
     def n_parameters(self) -> int:
         return self.n_inputs * self.n_outputs + self.n_outputs
 
+    @property
+    def packed(self) -> np.ndarray:
+        """The ``(n_inputs + 1, n_outputs)`` array holding ``weights`` above ``bias``."""
+        self.weights  # noqa: B018 (builds the parameters on first use)
+        return self._packed  # type: ignore[return-value]
+
+    @property
+    def grad_packed(self) -> np.ndarray:
+        """The gradients laid out like :attr:`packed`."""
+        self.weights  # noqa: B018
+        return self._grad_packed  # type: ignore[return-value]
+
     # ----------------------------------------------------------------- forward / backward
     def _reset_cache(self) -> None:
-        # buffers per batch size, see _buffers_for
-        self._buffers: dict[int, tuple] = {}
-        self._current: tuple | None = None
+        # the forward pass of a lone layer, kept for its backward (see forward)
+        self._plan: StepPlan | None = None
         self._x: np.ndarray | None = None
-        self._saved: np.ndarray | None = None
-
-    def _buffers_for(self, n_samples: int) -> tuple:
-        if len(self._buffers) >= 4:  # a training batch, a last batch, and a little more
-            self._buffers.clear()
-        dtype = self.dtype
-        z = np.empty((n_samples, self.n_outputs), dtype)
-        # the output carries a trailing column of ones: the next layer's bias rides on its matmul
-        output = np.ones((n_samples, self.n_outputs + 1), dtype)
-        a = output[:, :-1]
-        dz = np.empty_like(z)
-        grad_input = np.empty((n_samples, self.n_inputs), dtype)
-        # for an input without the ones column: the bias as a row, and sums over the batch as
-        # a matrix-vector product (both faster than the broadcasting alternatives)
-        bias_row = self._bias.reshape(1, -1)
-        ones = np.ones(n_samples, dtype)
-        keeps_z = self.activation.derivative_uses == "z"
-        buffers = (z, output, a, dz, grad_input, keeps_z, self.activation, bias_row, ones)
-        self._buffers[n_samples] = buffers
-        return buffers
-
-    def _buffers_of(self, n_samples: int) -> tuple:
-        buffers = self._buffers.get(n_samples)
-        if buffers is None or buffers[6] is not self.activation:
-            buffers = self._buffers_for(n_samples)
-        return buffers
-
-    def _forward(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
-        """Forward pass into the layer's own buffers, caching what backward needs.
-
-        ``x`` has shape ``(n, n_inputs)``, or ``(n, n_inputs + 1)`` with a last column of ones
-        (which folds the bias into the matrix product), and the layer's dtype. Returns the output
-        with such a column of ones appended, shape ``(n, n_outputs + 1)``, or, when ``activate`` is
-        false, the pre-activation ``z`` of shape ``(n, n_outputs)``. Both are buffers that the
-        next call with the same batch size overwrites.
-        """
-        self._current = buffers = self._buffers_of(x.shape[0])
-        z = buffers[0]
-        if x.shape[1] == self.n_inputs:
-            np.dot(x, self._weights, z)
-            z += buffers[7]
-        else:
-            np.dot(x, self._packed, z)
-        self._x = x
-        if not activate:
-            self._saved = z
-            return z
-        a = buffers[6].forward(z, out=buffers[2])
-        self._saved = z if buffers[5] else a
-        return buffers[1]
-
-    def _backward(self, grad: np.ndarray, input_gradient: bool = True, grad_is_dz: bool = False) -> np.ndarray | None:
-        """Backward pass for the last ``_forward``; ``grad`` is ``dL/da`` (or ``dL/dz``)."""
-        buffers = self._current
-        dz = grad if grad_is_dz else buffers[6].backward(grad, self._saved, out=buffers[3])
-        x = self._x
-        if x.shape[1] != self.n_inputs:  # the ones column gives the bias gradient as a last row
-            np.dot(x.T, dz, self._grad_packed)
-        else:
-            np.dot(x.T, dz, self._grad_weights)
-            if dz.shape[0] == 1:
-                np.copyto(self._grad_bias, dz[0])
-            else:
-                np.dot(buffers[8], dz, self._grad_bias)
-        if input_gradient:
-            return np.dot(dz, self._weights.T, buffers[4])
-        return None
-
-    def _infer(self, x: np.ndarray, activate: bool = True) -> np.ndarray:
-        """Forward pass into a new array, caching nothing (for prediction)."""
-        z = np.dot(x, self.weights)
-        z += self._bias
-        return self.activation.forward(z, out=z) if activate else z
 
     def forward(self, x: object) -> np.ndarray:
         """Compute the layer's output and cache what :meth:`backward` needs.
@@ -277,7 +238,11 @@ class Layer:
         """
         x = check_x(x, self.dtype, "x", self.n_inputs)
         self.weights  # noqa: B018 (builds the parameters on first use)
-        return self._forward(x)[:, :-1].copy()
+        plan = self._plan
+        if plan is None or plan.n_samples != x.shape[0] or plan.layers[0].activation is not self.activation:
+            plan = self._plan = StepPlan([self], x.shape[0])
+        self._x = x
+        return plan.forward(x).copy()
 
     def backward(self, grad_output: object) -> np.ndarray:
         """Back-propagate through the last :meth:`forward` and set the parameter gradients.
@@ -292,13 +257,15 @@ class Layer:
         ndarray of shape (n_samples, n_inputs)
             Gradient of the loss with respect to this layer's input ``x``.
         """
-        if self._x is None:
+        if self._x is None or self._plan is None:
             raise RuntimeError("backward() needs a forward() first: there is no cached input")
         expected = (self._x.shape[0], self.n_outputs)
         grad = np.array(grad_output, dtype=self.dtype)  # a copy: the caller's array is not touched
         if grad.shape != expected:
-            raise ValueError(f"grad_output must have shape {expected} (that of the last output), got {grad.shape}")
-        return self._backward(grad).copy()  # type: ignore[union-attr]
+            raise ValueError(
+                f"grad_output must have shape {expected} (that of the last output), got {grad.shape}"
+            )
+        return self._plan.backward_from_output(grad, self._x).copy()
 
     # ----------------------------------------------------------------- description
     def get_config(self) -> dict:
@@ -310,14 +277,34 @@ class Layer:
             "weight_init": self.weight_init,
         }
 
+    @classmethod
+    def from_config(cls, config: object, where: str = "layer") -> Layer:
+        """A new, unbuilt layer from what :meth:`get_config` returned.
+
+        Raises
+        ------
+        ValueError, TypeError
+            For a malformed config, naming ``where`` it is.
+        """
+        keys = {"n_inputs", "n_outputs", "activation", "weight_init"}
+        if not isinstance(config, dict) or set(config) != keys:
+            raise ValueError(f"{where} must be a dict with the keys {sorted(keys)}")
+        if not isinstance(config["activation"], dict):
+            raise ValueError(f"{where}.activation is malformed")
+        if not isinstance(config["weight_init"], str):
+            raise ValueError(f"{where}.weight_init is malformed")
+        activation = activations.get(dict(config["activation"]), f"{where}.activation")
+        initializers.get(config["weight_init"], f"{where}.weight_init")
+        return cls(config["n_inputs"], config["n_outputs"], activation, config["weight_init"])
+
     def __repr__(self) -> str:
         return f"Layer({self.n_inputs}, {self.n_outputs}, activation={self.activation.name!r})"
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        # buffers are scratch space; the forward cache refers into them; weights and bias are
+        # the plan is scratch space and the forward cache refers into it; weights and bias are
         # views of the packed array, which views do not survive copying, so they are rebuilt
-        state.update(_buffers={}, _current=None, _x=None, _saved=None)
+        state.update(_plan=None, _x=None)
         for key in ("_weights", "_bias", "_grad_weights", "_grad_bias"):
             state.pop(key, None)
         return state

@@ -1,0 +1,334 @@
+"""The model file container: safetensors tensors plus a JSON document, checked and written safely.
+
+A model file is one `safetensors <https://github.com/huggingface/safetensors>`_ file. Its metadata
+holds, under the key ``"glassnet"``, a JSON document (what it describes is
+:mod:`glassnet.files.document`'s business) and under ``"glassnet_sha256"`` a checksum of that
+document and every tensor. This module knows nothing about networks: it turns a document and
+named arrays into bytes and back.
+
+Nothing here uses pickle. Reading is strict: the header is parsed and checked (size, structure,
+dtypes, shapes and offsets, and, through the caller's check, against the document) before any
+tensor is read, the checksum must match, and every failure on a malformed, truncated, hostile or
+foreign file is a :class:`ModelFileError` (a ``ValueError``).
+
+Writing is atomic: the bytes go to a temporary file in the same folder, which is flushed, synced and
+renamed over the target, and the folder is synced. A crash leaves the previous file whole; a
+temporary file left by a killed process is removed by the next save to the same path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import warnings
+from collections.abc import Callable
+from typing import IO, Any
+
+import numpy as np
+
+from .._version import __version__
+
+__all__ = [
+    "FORMAT_VERSION",
+    "KINDS",
+    "ModelFileError",
+    "atomic_write",
+    "expect",
+    "header",
+    "read_document",
+    "read_int",
+    "require_safetensors",
+    "serialise",
+]
+
+#: the version of the file layout this glassnet writes; it reads this one and older ones
+FORMAT_VERSION = 1
+#: the largest header (JSON) accepted, in bytes
+MAX_HEADER_BYTES = 64 * 2**20
+_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
+#: what a file can hold
+KINDS = ("NeuralNetwork", "NeuralNetworkClassifier", "NeuralNetworkRegressor")
+
+TensorSpecs = dict[str, tuple[np.dtype, tuple[int, ...]]]
+
+
+class ModelFileError(ValueError):
+    """A model file is malformed, truncated, altered, hostile, or not a glassnet model file."""
+
+
+def _safetensors_numpy() -> Any:
+    try:
+        import safetensors.numpy
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "glassnet model files need the 'safetensors' package: pip install 'glassnet[io]'"
+        ) from None
+    return safetensors.numpy
+
+
+# ====================================================================== writing
+def _temporary_name_pattern(path: str) -> re.Pattern[str]:
+    return re.compile(rf"^\.{re.escape(os.path.basename(path))}\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
+
+
+def _remove_stale_temporaries(path: str) -> None:
+    """Delete temporary files that earlier saves to ``path`` left when their process died."""
+    folder = os.path.dirname(path) or "."
+    pattern = _temporary_name_pattern(path)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if not match:
+            continue
+        pid = int(match.group(1))
+        if pid != os.getpid() and _process_alive(pid):
+            continue  # another process is saving right now
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never
+    a mix."""
+    path = os.path.abspath(os.fspath(path))
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
+    _remove_stale_temporaries(path)
+    prefix = f".{os.path.basename(path)}.{os.getpid()}."
+    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can open a folder
+        folder_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(folder_fd)
+        finally:
+            os.close(folder_fd)
+
+
+def _checksum(document: str, tensors: dict[str, np.ndarray]) -> str:
+    digest = hashlib.sha256(document.encode("utf-8"))
+    for name in sorted(tensors):
+        array = np.ascontiguousarray(tensors[name])
+        digest.update(f"\0{name}\0{array.dtype.str}\0{array.shape}\0".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def serialise(document: dict, tensors: dict[str, np.ndarray]) -> bytes:
+    """The bytes of a model file holding ``document`` (JSON) and ``tensors``."""
+    text = json.dumps(document, separators=(",", ":"), allow_nan=True)
+    tensors = {name: np.ascontiguousarray(array) for name, array in tensors.items()}
+    metadata = {"glassnet": text, "glassnet_sha256": _checksum(text, tensors)}
+    return _safetensors_numpy().save(tensors, metadata=metadata)
+
+
+def expect(condition: bool, message: str) -> None:
+    """Raise a :class:`ModelFileError` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise ModelFileError(message)
+
+
+def read_int(value: object, what: str, minimum: int = 0, maximum: int = 2**62) -> int:
+    """``value`` if it is an integer in ``[minimum, maximum]``, else a :class:`ModelFileError`."""
+    is_int = isinstance(value, int) and not isinstance(value, bool)
+    expect(is_int, f"{what} must be an integer, got {value!r:.80}")
+    expect(minimum <= value <= maximum, f"{what} must be in [{minimum}, {maximum}], got {value}")  # type: ignore[operator]
+    return value  # type: ignore[return-value]
+
+
+def _read_header(handle: IO[bytes], size: int) -> tuple[bytes, dict, int]:
+    expect(size >= 8, f"the file has {size} bytes: too short to be a model file")
+    prefix = handle.read(8)
+    header_size = int.from_bytes(prefix, "little")
+    expect(
+        header_size <= MAX_HEADER_BYTES,
+        f"the header claims {header_size} bytes, more than the {MAX_HEADER_BYTES} allowed",
+    )
+    expect(
+        header_size <= size - 8,
+        f"the header claims {header_size} bytes but the file has only {size - 8} after its "
+        "size field: truncated?",
+    )
+    raw = handle.read(header_size)
+    expect(len(raw) == header_size, "the file ended inside its header: truncated")
+    try:
+        header = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise ModelFileError(
+            f"the header is not valid JSON ({type(error).__name__}); not a safetensors file?"
+        ) from None
+    expect(isinstance(header, dict), "the header is not a JSON object; not a safetensors file")
+    return prefix + raw, header, 8 + header_size
+
+
+def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
+    """Check every tensor entry of a safetensors header; return name → (dtype, shape)."""
+    specs: TensorSpecs = {}
+    spans = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        label = f"tensor {name!r:.80}"
+        keys = {"dtype", "shape", "data_offsets"}
+        expect(isinstance(entry, dict) and set(entry) == keys, f"{label}: malformed entry")
+        dtype = _DTYPES.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
+        expect(
+            dtype is not None,
+            f"{label}: dtype {entry['dtype']!r:.40} is not one glassnet writes (F64, F32, I64)",
+        )
+        shape = entry["shape"]
+        expect(isinstance(shape, list) and len(shape) <= 4, f"{label}: malformed shape")
+        shape = tuple(read_int(n, f"{label} shape", 0, 2**40) for n in shape)
+        offsets = entry["data_offsets"]
+        expect(isinstance(offsets, list) and len(offsets) == 2, f"{label}: malformed data_offsets")
+        begin, end = (read_int(n, f"{label} offset", 0, data_size) for n in offsets)
+        expect(
+            end - begin == math.prod(shape) * dtype.itemsize,  # type: ignore[union-attr]
+            f"{label}: its offsets do not match its shape and dtype",
+        )
+        specs[name] = (dtype, shape)  # type: ignore[assignment]
+        spans.append((begin, end))
+    spans.sort()
+    position = 0
+    for begin, end in spans:
+        expect(begin == position, "the tensors do not tile the data section (gap or overlap)")
+        position = end
+    expect(
+        position == data_size,
+        f"the data section has {data_size} bytes but the tensors cover {position}: "
+        "truncated or padded file",
+    )
+    return specs
+
+
+def read_document(
+    path: str | os.PathLike[str], check: Callable[[dict, TensorSpecs], None] | None = None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    """Read and verify a model file; return ``(document, tensors)``.
+
+    ``check(document, specs)`` sees the document and every tensor's dtype and shape before any
+    tensor is read, and raises :class:`ModelFileError` for what does not fit.
+
+    Raises
+    ------
+    ModelFileError
+        Naming ``path``, for anything that is not a valid glassnet model file.
+    OSError
+        When ``path`` itself cannot be opened.
+    """
+    path = os.fspath(path)
+    try:
+        return _read_verified(path, check)
+    except ModelFileError as error:
+        raise ModelFileError(f"{path} is not a valid glassnet model file: {error}") from None
+    except OSError:
+        raise
+    except Exception as error:  # anything unforeseen in a hostile file is still a file error
+        raise ModelFileError(
+            f"{path} is not a valid glassnet model file ({type(error).__name__}: {error})"
+        ) from None
+
+
+def _read_verified(
+    path: str, check: Callable[[dict, TensorSpecs], None] | None
+) -> tuple[dict, dict[str, np.ndarray]]:
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        head, header, data_start = _read_header(handle, size)
+        metadata = header.get("__metadata__")
+        expect(
+            isinstance(metadata, dict) and "glassnet" in metadata,
+            "not a glassnet model file: its metadata has no 'glassnet' entry",
+        )
+        expect(
+            all(isinstance(v, str) for v in metadata.values()),
+            "malformed metadata: values must be strings",
+        )
+        try:
+            document = json.loads(metadata["glassnet"])
+        except (ValueError, RecursionError) as error:
+            raise ModelFileError(
+                f"the glassnet metadata is not valid JSON ({type(error).__name__})"
+            ) from None
+        expect(isinstance(document, dict), "the glassnet metadata is not a JSON object")
+        _check_versions(document)
+        specs = _tensor_specs(header, size - data_start)
+        if check is not None:
+            check(document, specs)
+        body = handle.read()
+    expect(len(body) == size - data_start, "the file changed size while it was read")
+    try:
+        tensors = _safetensors_numpy().load(head + body)
+    except Exception as error:  # the library's own parser has the last word
+        raise ModelFileError(f"safetensors could not read the file: {error}") from None
+    expect(set(tensors) == set(specs), "the tensors read differ from the header")
+    expected = metadata.get("glassnet_sha256")
+    expect(isinstance(expected, str), "the file has no checksum ('glassnet_sha256')")
+    expect(
+        _checksum(metadata["glassnet"], tensors) == expected,
+        "checksum mismatch: the file was altered or damaged",
+    )
+    _warn_if_other_version(document)
+    return document, tensors
+
+
+def _check_versions(document: dict) -> None:
+    version = document.get("format_version")
+    read_int(version, "format_version", 1)
+    if version > FORMAT_VERSION:  # type: ignore[operator]
+        raise ModelFileError(
+            f"this model file has format version {version}, newer than the {FORMAT_VERSION} this "
+            "glassnet reads; upgrade glassnet to open it"
+        )
+    expect(document.get("kind") in KINDS, f"unknown model kind {document.get('kind')!r:.80}")
+    saved_with = document.get("glassnet_version")
+    expect(isinstance(saved_with, str) and len(saved_with) < 64, "malformed glassnet_version")
+
+
+def _warn_if_other_version(document: dict) -> None:
+    if document["glassnet_version"] != __version__:
+        warnings.warn(
+            f"this model was saved by glassnet {document['glassnet_version']} and is loaded by "
+            f"glassnet {__version__}",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+
+def header(kind: str) -> dict:
+    """The entries every document starts with: the format version, glassnet's, and the kind."""
+    return {"format_version": FORMAT_VERSION, "glassnet_version": __version__, "kind": kind}
+
+
+def require_safetensors() -> None:
+    """Raise ``ImportError`` now if the safetensors package is missing (before any work)."""
+    _safetensors_numpy()

@@ -1,0 +1,1 @@
+"""The model's pieces: activations, losses, initialisers, layers, and the arithmetic (plan)."""

@@ -1,0 +1,1 @@
+"""Training: the loop, its callbacks (history, early stopping), progress and checkpoints."""

@@ -1,0 +1,475 @@
+"""The training loop: batching, the epoch's loss, history, early stopping, callbacks, checkpoints.
+
+Data flows one way: validate → batches → step (forward, loss gradient, backward: the network's
+:class:`~glassnet.model.plan.StepPlan`) → optimizer step → history. Per step the loop makes one
+call to the plan and one to the optimizer, on buffers built once per batch size, so the blog post's
+per-sample training (thousands of tiny steps) pays almost nothing for the Python around them. Each
+batch's output is kept, and the epoch's loss is evaluated from all of them at once after the epoch:
+the same numbers as batch by batch, in one vectorised pass.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import metrics
+from .._validation import check_bool, check_int
+from ..model.targets import classes_from_output
+from .callbacks import Callback, EarlyStopping, History, NonFiniteLossError
+from .checkpoint import CheckpointWriter, Position, ResumePoint, RunSettings, fingerprint
+from .progress import Interrupt, Progress
+
+if TYPE_CHECKING:
+    from ..model.plan import StepPlan
+    from ..network import NeuralNetwork
+
+__all__ = ["train"]
+
+#: shuffle by copying the whole training set once per epoch when it is at most this big;
+#: bigger sets are gathered batch by batch into a reused buffer (less memory, same batches)
+_EPOCH_COPY_LIMIT = 32 * 2**20
+
+#: a batch as the plan takes it: inputs, inputs transposed, targets, weights, output rows
+Batch = tuple[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None", np.ndarray]
+
+
+def train(
+    network: NeuralNetwork,
+    x: object,
+    y: object,
+    epochs: int = 1,
+    batch_size: int | None = 32,
+    shuffle: bool = True,
+    validation_data: tuple | None = None,
+    verbose: int = 0,
+    *,
+    sample_weight: object = None,
+    early_stopping: EarlyStopping | None = None,
+    callbacks: Sequence[Callback] = (),
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
+    resume: ResumePoint | None = None,
+) -> History:
+    """Train ``network`` on ``(x, y)``.
+
+    Parameters
+    ----------
+    network : NeuralNetwork
+    x : array-like of shape (n_samples, n_inputs)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Integer class labels in ``[0, n_classes)`` (or one-hot rows) for classification;
+        targets for regression.
+    epochs : int, default=1
+        Passes over the data in this call.
+    batch_size : int or None, default=32
+        Samples per gradient step; 1 is per-sample gradient descent (the seed's), None the full
+        batch. The last batch of an epoch may be smaller.
+    shuffle : bool, default=True
+        Reorder the samples before every epoch (with the network's random generator).
+    validation_data : tuple (x_val, y_val), optional
+        Evaluated after every epoch: ``val_loss`` and ``val_accuracy`` (or ``val_r2``).
+    verbose : int, default=0
+        0 silent, 1 a progress bar, 2 a line per epoch (on stderr).
+    sample_weight : array-like of shape (n_samples,), optional
+        Each batch's loss is the weighted mean of its samples' losses.
+    early_stopping : EarlyStopping, optional
+    callbacks : sequence of callables ``callback(network, epoch, logs)``
+        Called after every epoch (``epoch`` counts from 0 over the network's whole history);
+        returning True stops training.
+    checkpoint : path, optional
+        Save a checkpoint there (atomically) every ``checkpoint_every`` epochs and at the end:
+        parameters, optimizer state, step, schedule, early-stopping counters, history and the
+        random generator's state. :func:`glassnet.resume` continues from it, in another process
+        too, exactly as if training had not stopped.
+    checkpoint_every : int, default=1
+    resume : ResumePoint, optional
+        Continue a checkpointed run (what :func:`glassnet.resume` passes): train up to its
+        ``target_epochs`` instead of ``epochs`` more, from its position in the epoch.
+
+    Ctrl-C stops training after the current step (saving a checkpoint when ``checkpoint`` is
+    given) and returns the network trained so far, with a ``RuntimeWarning``; a second Ctrl-C
+    interrupts at once.
+
+    Returns
+    -------
+    History
+        ``network.history``, which grows over calls.
+
+    Raises
+    ------
+    NonFiniteLossError
+        If the loss becomes NaN or infinite; the message names the epoch and batch. The network
+        keeps its last finite parameters: the current ones if they are finite, otherwise those of
+        the start of that epoch (with the optimizer state of that moment). The losses are
+        evaluated together at the end of each epoch, so training notices there, silently, and
+        usually falls back to the epoch's start.
+    """
+    trainer = _Trainer(
+        network, x, y, epochs, batch_size, shuffle, validation_data, verbose, sample_weight,
+        early_stopping, callbacks, checkpoint, checkpoint_every, resume,
+    )
+    interrupted = trainer.run()
+    if interrupted is not None:
+        import warnings
+
+        warnings.warn(interrupted, RuntimeWarning, stacklevel=3)
+    return network.history
+
+
+def _check_validation_data(
+    network: NeuralNetwork, validation_data: object, task: str
+) -> tuple[np.ndarray, np.ndarray] | None:
+    if validation_data is None:
+        return None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise TypeError("validation_data must be a tuple (x_val, y_val)")
+    x_val = network.check_x(validation_data[0], "x_val")
+    t_val = network.encode_targets(validation_data[1], x_val.shape[0], task, "y_val")
+    return x_val, t_val
+
+
+def _check_callbacks(callbacks: Sequence[Callback], early: EarlyStopping | None) -> list:
+    checked = list(callbacks)
+    for callback in checked:
+        if not callable(callback):
+            raise TypeError(
+                f"callbacks must be callables, got {type(callback).__name__} {callback!r:.60}"
+            )
+    if early is not None and not isinstance(early, EarlyStopping):
+        raise TypeError(f"early_stopping must be an EarlyStopping, got {type(early).__name__}")
+    return checked
+
+
+def _validation_logs(
+    network: NeuralNetwork, x_val: np.ndarray, t_val: np.ndarray, task: str
+) -> dict[str, float]:
+    loss, output = network.loss_and_output(x_val, t_val)
+    logs = {"val_loss": loss}
+    if task == "classification":
+        truth, predicted = classes_from_output(t_val), classes_from_output(output)
+        logs["val_accuracy"] = metrics.accuracy(truth, predicted)
+    else:
+        logs["val_r2"] = metrics.r2_score(t_val, output)
+    return logs
+
+
+def _run_steps(
+    plan: StepPlan, batches: Iterable[Batch], stepper: Callable[[], None], interrupt: Interrupt
+) -> tuple[int, float]:
+    """Train on each batch in turn (one plan step, one optimizer step); stop early when Ctrl-C
+    was pressed. Returns the steps taken and the sum of their L2 penalties (weighted by batch)."""
+    train_step = plan.train_step
+    penalty = 0.0
+    steps = 0
+    for steps, (inputs, inputs_t, target, weight, output_rows) in enumerate(batches, 1):  # noqa: B007
+        batch_penalty = train_step(inputs, inputs_t, target, weight, output_rows)
+        if batch_penalty:
+            penalty += batch_penalty * (len(inputs) if weight is None else float(weight.sum()))
+        stepper()
+        if interrupt.requested:
+            break
+    return steps, penalty
+
+
+def _stop_non_finite(
+    network: NeuralNetwork, snapshot: tuple, loss: float, epoch: int, batch: int, n_batches: int
+) -> None:
+    restored = ""
+    if not np.isfinite(network.parameters).all():
+        network.parameters[...] = snapshot[0]
+        network.optimizer.load_state_dict(snapshot[1])
+        restored = (
+            " Some parameters had become non-finite, so they were reset to their values at the "
+            "start of that epoch."
+        )
+    raise NonFiniteLossError(
+        f"training stopped: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
+        f"{n_batches}.{restored} The network keeps its last finite parameters. A smaller "
+        "learning rate, standardised inputs or a different initialisation usually help."
+    )
+
+
+class _Trainer:
+    """One call of :func:`train`: everything validated in ``__init__``, changed in :meth:`run`."""
+
+    def __init__(
+        self,
+        network: NeuralNetwork,
+        x: object,
+        y: object,
+        epochs: int,
+        batch_size: int | None,
+        shuffle: bool,
+        validation_data: object,
+        verbose: int,
+        sample_weight: object,
+        early_stopping: EarlyStopping | None,
+        callbacks: Sequence[Callback],
+        checkpoint: str | os.PathLike[str] | None,
+        checkpoint_every: int,
+        resume: ResumePoint | None,
+    ) -> None:
+        network.check_loss_pairing()
+        epochs = check_int(epochs, "epochs", minimum=1)  # type: ignore[assignment]
+        batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
+        shuffle = check_bool(shuffle, "shuffle")
+        if isinstance(verbose, bool):
+            verbose = int(verbose)
+        verbose = check_int(verbose, "verbose", minimum=0)  # type: ignore[assignment]
+        data = network.prepare(x, y, sample_weight)
+        self.validation = _check_validation_data(network, validation_data, data.task)
+        self.callbacks = _check_callbacks(callbacks, early_stopping)
+        if early_stopping is not None and early_stopping.monitor.startswith("val_"):
+            if self.validation is None:
+                raise ValueError(
+                    f"early stopping on {early_stopping.monitor!r} needs validation_data"
+                )
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)  # type: ignore[assignment]
+        self.saver = None
+        if checkpoint is not None:
+            data_fingerprint = fingerprint(data.x, data.targets, data.sample_weight)
+            self.saver = CheckpointWriter(checkpoint, data_fingerprint)
+        if resume is not None:
+            resume.check(data.x.shape[0], batch_size, shuffle)
+            known = resume.fingerprint
+            if self.saver is not None and known not in (None, self.saver.fingerprint):
+                raise ValueError(
+                    "x, y and sample_weight differ from the data this checkpoint was trained "
+                    "on; resuming needs the same data in the same order"
+                )
+        self.network, self.data, self.resume = network, data, resume
+        self.early_stopping, self.shuffle, self.verbose = early_stopping, shuffle, verbose
+        self.n_samples = n = data.x.shape[0]
+        self.batch = n if batch_size is None else min(batch_size, n)
+        self.n_batches = -(-n // self.batch)
+        first_epoch = network.history.epochs
+        self.settings = RunSettings(
+            target_epochs=first_epoch + epochs if resume is None else resume.target_epochs,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            checkpoint_every=checkpoint_every,
+            validation=self.validation is not None,
+            fingerprint=None if self.saver is None else self.saver.fingerprint,
+        )
+
+    # ------------------------------------------------------------------ the run
+    def run(self) -> str | None:
+        """Train to the target epoch; returns the message of a Ctrl-C interruption, or None."""
+        network, data = self.network, self.data
+        network.task = data.task
+        self._arrange_data()
+        first_epoch = network.history.epochs
+        target = self.settings.target_epochs
+        progress = Progress(self.verbose, target - first_epoch)
+        with Interrupt() as interrupt:
+            try:
+                for epoch in range(first_epoch, target):
+                    outcome = self._epoch(epoch, first_epoch, interrupt, progress)
+                    if isinstance(outcome, Position):
+                        return self._interrupted(outcome)
+                    if outcome:  # early stopping or a callback said stop
+                        break
+            finally:
+                progress.close()
+        if self.early_stopping is not None:
+            self.early_stopping.restore(network)
+        self._save(Position(epoch=network.history.epochs, finished=True))
+        return None
+
+    def _arrange_data(self) -> None:
+        """Where batches come from: the inputs with a trailing column of ones (which folds the
+        first layer's bias into its matrix product) when a copy fits in memory, else the data
+        as they are (gathered batch by batch when shuffled)."""
+        x = self.data.x
+        self.copy_per_epoch = (x.nbytes + self.data.targets.nbytes) <= _EPOCH_COPY_LIMIT
+        self.x_source = x
+        if self.copy_per_epoch:
+            self.x_source = np.ones((x.shape[0], x.shape[1] + 1), x.dtype)
+            self.x_source[:, : x.shape[1]] = x
+        elif self.shuffle:
+            self.x_buffer = np.empty((self.batch, x.shape[1]), x.dtype)
+        self.outputs = np.empty_like(self.data.targets)
+        loss = self.network.loss
+        fused = loss.fused_activation is not None
+        self.per_sample_loss = loss.per_sample_from_logits if fused else loss.per_sample  # type: ignore[attr-defined]
+
+    def _epoch_order(self, epoch: int, first_epoch: int) -> tuple[np.ndarray | None, int, float]:
+        """The epoch's sample order (None: as given), first batch and loss so far."""
+        resume = self.resume
+        if resume is not None and resume.batch and epoch == first_epoch:
+            # a checkpoint saved in the middle of this epoch: same order, same position
+            return resume.order, resume.batch, resume.total
+        order = self.network.rng.permutation(self.n_samples) if self.shuffle else None
+        return order, 0, 0.0
+
+    def _epoch(
+        self, epoch: int, first_epoch: int, interrupt: Interrupt, progress: Progress
+    ) -> Position | bool:
+        """Train one epoch and record it. Returns where Ctrl-C stopped it, or whether training
+        should stop."""
+        network, started = self.network, time.perf_counter()
+        snapshot = (network.parameters.copy(), network.optimizer.state_dict())
+        order, first_batch, total = self._epoch_order(epoch, first_epoch)
+        targets, weights = self.data.targets, self.data.sample_weight
+        x_epoch: np.ndarray | None = self.x_source
+        if order is not None:
+            x_epoch = self.x_source[order] if self.copy_per_epoch else None
+            targets = targets[order]
+            weights = None if weights is None else weights[order]
+        with np.errstate(over="ignore", invalid="ignore"):
+            done, penalty = self._train_batches(x_epoch, targets, weights, order, first_batch, interrupt)
+            first = first_batch * self.batch
+            losses = self.per_sample_loss(self.outputs[first:done], targets[first:done])
+            if weights is not None:
+                losses *= weights[first:done]
+        total = self._add_up(losses, penalty, total, snapshot, epoch, first, done)
+        if done < self.n_samples:
+            return Position(epoch, -(-done // self.batch), total, False, order)
+        return self._end_epoch(epoch, first_epoch, total, started, interrupt, progress)
+
+    def _train_batches(
+        self,
+        x_epoch: np.ndarray | None,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        order: np.ndarray | None,
+        first_batch: int,
+        interrupt: Interrupt,
+    ) -> tuple[int, float]:
+        """Train on the epoch's batches from ``first_batch`` on; returns how many samples are
+        done (fewer than all after Ctrl-C) and the L2 penalties of the steps."""
+        stepper = self.network.optimizer_stepper()
+        n, batch = self.n_samples, self.batch
+        n_full = n // batch
+        number, penalty = first_batch, 0.0
+        if number < n_full:
+            batches = self._batches(x_epoch, targets, weights, order, number, n_full)
+            steps, penalty = _run_steps(self.network.step_plan(batch), batches, stepper, interrupt)
+            number += steps
+        if number == n_full < self.n_batches and not interrupt.requested:
+            last = self._batches(x_epoch, targets, weights, order, n_full, n_full + 1)
+            plan = self.network.step_plan(n - n_full * batch)
+            steps, last_penalty = _run_steps(plan, last, stepper, interrupt)
+            number, penalty = number + steps, penalty + last_penalty
+        return min(number * batch, n), penalty
+
+    def _batches(
+        self,
+        x_epoch: np.ndarray | None,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        order: np.ndarray | None,
+        first: int,
+        stop: int,
+    ) -> Iterable[Batch]:
+        """Batches ``first … stop − 1`` of the epoch: views of ``x_epoch``, made in one go, or
+        rows of the data gathered into a reused buffer when the epoch was not copied."""
+        if x_epoch is None:
+            return self._gathered(order, targets, weights, first, stop)  # type: ignore[arg-type]
+        batch = self.batch
+        start, end = first * batch, min(stop * batch, self.n_samples)
+        shape = (stop - first, end - start) if stop - first == 1 else (stop - first, batch)
+        inputs = x_epoch[start:end].reshape(*shape, -1)
+        return zip(
+            inputs,
+            inputs.transpose(0, 2, 1),
+            targets[start:end].reshape(*shape, -1),
+            repeat(None) if weights is None else weights[start:end].reshape(shape),
+            self.outputs[start:end].reshape(*shape, -1),
+        )
+
+    def _gathered(
+        self,
+        order: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        first: int,
+        stop: int,
+    ) -> Iterator[Batch]:
+        for number in range(first, stop):
+            start = number * self.batch
+            end = min(start + self.batch, self.n_samples)
+            index = order[start:end]
+            out = self.x_buffer[: len(index)]
+            inputs = np.take(self.data.x, index, axis=0, out=out, mode="clip")
+            sample_weights = None if weights is None else weights[start:end]
+            yield inputs, inputs.T, targets[start:end], sample_weights, self.outputs[start:end]
+
+    def _add_up(
+        self,
+        losses: np.ndarray,
+        penalty: float,
+        total: float,
+        snapshot: tuple,
+        epoch: int,
+        first: int,
+        done: int,
+    ) -> float:
+        """The epoch's loss so far, batch by batch, in order (so that an interrupted and
+        resumed epoch adds up the same); a non-finite loss stops training."""
+        if not np.isfinite(losses).all():
+            bad = int(np.argmin(np.isfinite(losses)))
+            where = (first + bad) // self.batch
+            _stop_non_finite(self.network, snapshot, float(losses[bad]), epoch, where, self.n_batches)
+        if not math.isfinite(penalty):  # the L2 penalty of weights that overflow when squared
+            where = max(done - 1, first) // self.batch
+            _stop_non_finite(self.network, snapshot, penalty, epoch, where, self.n_batches)
+        if losses.size:
+            for value in np.add.reduceat(losses, np.arange(0, losses.size, self.batch)).tolist():
+                total += value
+        return total + penalty
+
+    def _end_epoch(
+        self,
+        epoch: int,
+        first_epoch: int,
+        total: float,
+        started: float,
+        interrupt: Interrupt,
+        progress: Progress,
+    ) -> Position | bool:
+        """Record the epoch, ask early stopping and the callbacks, write a checkpoint."""
+        network, weights = self.network, self.data.sample_weight
+        logs = {"loss": total / (self.n_samples if weights is None else float(weights.sum()))}
+        if self.validation is not None:
+            logs.update(_validation_logs(network, *self.validation, self.data.task))
+        logs["epoch_time"] = time.perf_counter() - started
+        network.history.append(logs)
+        progress.update(epoch, logs)
+        early = self.early_stopping
+        stop = early is not None and early.update(network, epoch, logs)
+        for callback in self.callbacks:
+            stop = bool(callback(network, epoch, logs)) or stop
+        if stop:
+            return True
+        every = self.settings.checkpoint_every
+        if (epoch + 1 - first_epoch) % every == 0 and epoch + 1 < self.settings.target_epochs:
+            self._save(Position(epoch + 1))
+        if interrupt.requested:
+            return Position(epoch + 1)
+        return False
+
+    def _save(self, position: Position) -> None:
+        if self.saver is not None:
+            self.saver.save(self.network, self.settings, position, self.early_stopping)
+
+    def _interrupted(self, position: Position) -> str:
+        """Save a checkpoint of where Ctrl-C stopped training; return the message to warn."""
+        epoch, next_batch = position.epoch, position.batch
+        if next_batch:
+            where = f"epoch {epoch + 1}, after batch {next_batch} of {self.n_batches}"
+        else:
+            where = f"the end of epoch {epoch}"
+        message = f"training interrupted (Ctrl-C) at {where}; the network keeps what it learned so far"
+        if self.saver is not None:
+            self._save(position)
+            message += f"; checkpoint saved to {self.saver.path} (continue with glassnet.resume)"
+        return message
+
