@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 import glassnet as gn
 from glassnet import activations, io, losses, optimizers
+from glassnet.files import container
 
 WORKER = Path(__file__).with_name("_worker.py")
 rng = np.random.default_rng(0)
@@ -128,12 +129,12 @@ def test_save_refuses_what_it_cannot_write(tmp_path):
 
 def test_a_different_glassnet_version_warns_and_a_newer_format_is_refused(tmp_path, monkeypatch):
     net, _ = trained()
-    monkeypatch.setattr(gn, "__version__", "0.0.1")
+    monkeypatch.setattr(container, "__version__", "0.0.1")
     gn.save(net, tmp_path / "old.safetensors")
     monkeypatch.undo()
     with pytest.warns(UserWarning, match="saved by glassnet 0.0.1"):
         gn.load(tmp_path / "old.safetensors")
-    monkeypatch.setattr(io, "FORMAT_VERSION", 99)
+    monkeypatch.setattr(container, "FORMAT_VERSION", 99)
     gn.save(net, tmp_path / "new.safetensors")
     monkeypatch.undo()
     with pytest.raises(gn.ModelFileError, match="format version 99, newer than the 1"):
@@ -143,12 +144,12 @@ def test_a_different_glassnet_version_warns_and_a_newer_format_is_refused(tmp_pa
 # ------------------------------------------------------------------ hostile and damaged files
 def rewrite(path, edit_document=None, edit_tensors=None):
     """Write a variant of a valid file, with a correct checksum (so the content checks must catch it)."""
-    document, tensors = io._read_file(path)
+    document, tensors = io.read_file(path)
     if edit_document:
         edit_document(document)
     if edit_tensors:
         edit_tensors(tensors)
-    data = io._serialise(document, tensors)
+    data = container.serialise(document, tensors)
     out = Path(str(path) + ".variant")
     out.write_bytes(data)
     return out
@@ -271,9 +272,9 @@ def test_a_pickle_payload_never_runs(tmp_path):
     # a pickle hidden in the metadata and in a tensor of an otherwise valid-looking file
     net, _ = trained()
     gn.save(net, tmp_path / "good.safetensors")
-    document, tensors = io._read_file(tmp_path / "good.safetensors")
+    document, tensors = io.read_file(tmp_path / "good.safetensors")
     document["network"]["layers"][0]["activation"] = {"name": payload.decode("latin-1")}
-    (tmp_path / "metadata.safetensors").write_bytes(io._serialise(document, tensors))
+    (tmp_path / "metadata.safetensors").write_bytes(container.serialise(document, tensors))
     from safetensors.numpy import save
 
     blob = save({"payload": np.frombuffer(payload, dtype=np.uint8)}, metadata={"glassnet": "{}"})
@@ -435,7 +436,7 @@ def test_interrupt_in_the_middle_of_an_epoch(tmp_path):
     with pytest.warns(RuntimeWarning, match=r"interrupted \(Ctrl-C\) at epoch 3, after batch 7 of 20.*checkpoint saved"):
         history = interrupted.train(x, y, epochs=5, batch_size=10, validation_data=(x, y), checkpoint=tmp_path / "c")
     assert len(history) == 2 and interrupted.optimizer.iterations == 47
-    document, _ = io._read_file(tmp_path / "c")
+    document, _ = io.read_file(tmp_path / "c")
     assert document["training"]["batch"] == 7 and document["training"]["epoch"] == 2
     resumed = gn.resume(tmp_path / "c", x, y, validation_data=(x, y))
     np.testing.assert_array_equal(resumed.parameters, straight.parameters)
@@ -456,9 +457,9 @@ def test_resume_checks_its_inputs(tmp_path):
     fresh = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="cross_entropy", random_state=0)
     y = rng.integers(0, 2, 40)
     fresh.train(X, y, epochs=2, checkpoint=tmp_path / "c.safetensors", callbacks=[lambda *a: False])
-    document, tensors = io._read_file(tmp_path / "c.safetensors")
+    document, tensors = io.read_file(tmp_path / "c.safetensors")
     document["training"].update(finished=False, target_epochs=5)
-    (tmp_path / "c2.safetensors").write_bytes(io._serialise(document, tensors))
+    (tmp_path / "c2.safetensors").write_bytes(container.serialise(document, tensors))
     with pytest.raises(ValueError, match="differ from the data this checkpoint was trained on"):
         gn.resume(tmp_path / "c2.safetensors", X[::-1], y)
     resumed = gn.resume(tmp_path / "c2.safetensors", X, y)

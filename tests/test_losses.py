@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from glassnet import losses
-from glassnet.activations import Sigmoid, Softmax
+from glassnet.model.activations import Sigmoid, Softmax
 
 rng = np.random.default_rng(0)
 

@@ -129,8 +129,8 @@ def test_float32_end_to_end(moons):
     assert net.parameters.dtype == np.float32 and net.gradients.dtype == np.float32
     for layer in net.layers:
         assert layer.weights.dtype == layer.grad_weights.dtype == np.float32
-        for buffer in layer._buffers.values():
-            assert all(b.dtype == np.float32 for b in buffer[:4])
+    for step in net.step_plan(32).steps:
+        assert all(array.dtype == np.float32 for array in (step.z, step.dz, step.output, step.grad_input))
     for slot in net.optimizer.state_dict()["slots"]:
         assert all(array.dtype == np.float32 for array in slot.values())
     assert net.predict_output(x).dtype == np.float32

@@ -5,7 +5,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
 import glassnet as gn
-from glassnet import training
+from glassnet.training import loop
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,8 @@ def test_integer_sample_weights_equal_repeated_samples_in_full_batch(moons):
 def test_gathering_per_batch_gives_the_same_batches(moons, monkeypatch):
     x, y = moons
     results = []
-    for limit in (training._EPOCH_COPY_LIMIT, 0):
-        monkeypatch.setattr(training, "_EPOCH_COPY_LIMIT", limit)
+    for limit in (loop._EPOCH_COPY_LIMIT, 0):
+        monkeypatch.setattr(loop, "_EPOCH_COPY_LIMIT", limit)
         net = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=3)
         net.train(x, y, epochs=3, batch_size=32, sample_weight=np.linspace(0.5, 1.5, len(y)))
         results.append((net.parameters.copy(), list(net.history.loss)))

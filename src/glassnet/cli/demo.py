@@ -30,7 +30,7 @@ def run_demo(args: argparse.Namespace) -> int:
         accuracy = network.accuracy(x_test, y_test)
         history = network.history
         final_loss = history.loss[-1] if history.loss else float("nan")
-        stalled = final_loss > experiments.experiments.STALL_LOSS
+        stalled = final_loss > experiments.STALL_LOSS
         steps = network.optimizer.iterations
         say(f"test accuracy: {accuracy:.4f}")
         say(f"training time: {seconds:.1f} s for {len(history)} epochs ({1e6 * seconds / max(steps, 1):.1f} µs per step, validation included)")

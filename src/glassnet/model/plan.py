@@ -191,7 +191,7 @@ class StepPlan:
         dtype = layers[0].packed.dtype
         if n_samples == 1:
             row, starts = _shared_row(layers)
-            outputs = [row[:, s : s + layer.n_outputs + 1] for layer, s in zip(layers, starts)]
+            outputs = [row[:, s : s + layer.n_outputs + 1] for layer, s in zip(layers[:-1], starts)]
         else:
             outputs = [np.ones((n_samples, layer.n_outputs + 1), dtype) for layer in layers[:-1]]
         outputs.append(np.ones((n_samples, layers[-1].n_outputs + 1), dtype))
