@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint bench compare clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "glassnet needs Python 3.10 or newer")'
@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # the fast suite (about a minute on 2 cores); `make test-slow` runs the long experiments
 test: lint
@@ -35,5 +36,9 @@ bench: $(STAMP)
 		|| echo "glassnet bench: PyTorch could not be installed; its column is skipped"
 	$(BIN)/python benchmarks/run.py
 
+# this checkout against another version of glassnet (OTHER is the other checkout's src folder)
+compare: $(STAMP)
+	$(BIN)/python benchmarks/compare.py $(OTHER)
+
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .ruff_cache .mypy_cache .hypothesis

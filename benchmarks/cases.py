@@ -11,20 +11,44 @@ from glassnet import experiments
 #: A. the seed's algorithm: 2-25-50-25-2 sigmoid, the post's initialisation, squared error,
 #: SGD with learning rate 0.01, one sample per step (the post's fixed order), on moons
 CASE_A = {
-    "sizes": [2, 25, 50, 25, 2], "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "lr": 0.01,
-    "batch_size": 1, "epochs": 2, "shuffle": False, "dtype": "float64", "init": "seed",
+    "sizes": [2, 25, 50, 25, 2],
+    "activation": "sigmoid",
+    "loss": "mse",
+    "optimizer": "sgd",
+    "lr": 0.01,
+    "batch_size": 1,
+    "epochs": 2,
+    "shuffle": False,
+    "dtype": "float64",
+    "init": "seed",
 }
 #: A, with the training set reshuffled every epoch (scikit-learn's default, and SGD as usually run)
 CASE_A_SHUFFLED = {**CASE_A, "shuffle": True}
 #: B. moons, 2-25-50-25-2 ReLU, softmax cross-entropy, Adam lr 0.01, batch 32, 100 epochs
 CASE_B = {
-    "sizes": [2, 25, 50, 25, 2], "activation": "relu", "loss": "cross_entropy", "optimizer": "adam", "lr": 0.01,
-    "batch_size": 32, "epochs": 100, "shuffle": True, "dtype": "float64", "init": "glorot_uniform",
+    "sizes": [2, 25, 50, 25, 2],
+    "activation": "relu",
+    "loss": "cross_entropy",
+    "optimizer": "adam",
+    "lr": 0.01,
+    "batch_size": 32,
+    "epochs": 100,
+    "shuffle": True,
+    "dtype": "float64",
+    "init": "glorot_uniform",
 }
 #: C. 784-512-256-10 ReLU, softmax cross-entropy, Adam, float32, batch 256, 20k samples, 3 epochs
 CASE_C = {
-    "sizes": [784, 512, 256, 10], "activation": "relu", "loss": "cross_entropy", "optimizer": "adam", "lr": 0.001,
-    "batch_size": 256, "epochs": 3, "shuffle": True, "dtype": "float32", "init": "glorot_uniform",
+    "sizes": [784, 512, 256, 10],
+    "activation": "relu",
+    "loss": "cross_entropy",
+    "optimizer": "adam",
+    "lr": 0.001,
+    "batch_size": 256,
+    "epochs": 3,
+    "shuffle": True,
+    "dtype": "float32",
+    "init": "glorot_uniform",
 }
 
 
@@ -34,7 +58,8 @@ def moons():
 
 
 def synthetic_digits(n_train: int = 20_000, n_test: int = 2_000, seed: int = 0):
-    """784 float32 features in 10 classes: noisy copies of 10 random prototypes (learnable, not trivial)."""
+    """784 float32 features in 10 classes: noisy copies of 10 random prototypes (learnable,
+    not trivial)."""
     rng = np.random.default_rng(seed)
     prototypes = rng.standard_normal((10, 784), dtype=np.float32)
     labels = rng.integers(0, 10, n_train + n_test)

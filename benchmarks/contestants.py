@@ -34,10 +34,18 @@ def glassnet_network(sizes, activation, loss, optimizer, dtype, weight_init, see
 
 def train_glassnet(spec, x, y, seed):
     network = glassnet_network(
-        spec["sizes"], spec["activation"], spec["loss"], _glassnet_optimizer(spec), spec["dtype"], spec["init"], seed,
+        spec["sizes"],
+        spec["activation"],
+        spec["loss"],
+        _glassnet_optimizer(spec),
+        spec["dtype"],
+        spec["init"],
+        seed,
     )
     started = time.perf_counter()
-    network.train(x, y, epochs=spec["epochs"], batch_size=spec["batch_size"], shuffle=spec["shuffle"])
+    network.train(
+        x, y, epochs=spec["epochs"], batch_size=spec["batch_size"], shuffle=spec["shuffle"]
+    )
     return network, time.perf_counter() - started
 
 
@@ -57,9 +65,18 @@ def train_sklearn(spec, x, y, seed):
 
     activation = {"sigmoid": "logistic"}.get(spec["activation"], spec["activation"])
     model = MLPClassifier(
-        hidden_layer_sizes=tuple(spec["sizes"][1:-1]), activation=activation, solver=spec["optimizer"],
-        learning_rate_init=spec["lr"], momentum=0.0, nesterovs_momentum=False, batch_size=spec["batch_size"],
-        alpha=0.0, max_iter=spec["epochs"], shuffle=spec["shuffle"], tol=0.0, n_iter_no_change=spec["epochs"] + 1,
+        hidden_layer_sizes=tuple(spec["sizes"][1:-1]),
+        activation=activation,
+        solver=spec["optimizer"],
+        learning_rate_init=spec["lr"],
+        momentum=0.0,
+        nesterovs_momentum=False,
+        batch_size=spec["batch_size"],
+        alpha=0.0,
+        max_iter=spec["epochs"],
+        shuffle=spec["shuffle"],
+        tol=0.0,
+        n_iter_no_change=spec["epochs"] + 1,
         random_state=seed,
     )
     started = time.perf_counter()
@@ -79,7 +96,9 @@ def torch_network(spec, initial=None):
 
     layers = []
     sizes = spec["sizes"]
-    hidden = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}[spec["activation"]]
+    hidden = {"relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid, "tanh": torch.nn.Tanh}[
+        spec["activation"]
+    ]
     for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         linear = torch.nn.Linear(n_in, n_out)
         if initial is not None:  # the very same starting weights as glassnet's
@@ -116,7 +135,9 @@ def train_torch(spec, x, y, seed, initial=None):
         def loss_of(output, index):
             return cross_entropy(output, labels[index])
 
-    optimizer = (torch.optim.SGD if spec["optimizer"] == "sgd" else torch.optim.Adam)(model.parameters(), lr=spec["lr"])
+    optimizer = (torch.optim.SGD if spec["optimizer"] == "sgd" else torch.optim.Adam)(
+        model.parameters(), lr=spec["lr"]
+    )
     n = inputs.shape[0]
     batch = spec["batch_size"]
     generator = torch.Generator().manual_seed(seed)

@@ -32,19 +32,29 @@ def compare(label: str, forms: dict, calls: int, repeats: int = 9) -> None:
     for _ in range(repeats):
         for name, function in forms.items():
             times[name].append(timed(function, calls))
-    print(f"{label:44s} " + "   ".join(f"{name}: {median(values):8.2f}" for name, values in times.items()))
+    print(
+        f"{label:44s} "
+        + "   ".join(f"{name}: {median(values):8.2f}" for name, values in times.items())
+    )
 
 
 def relu_forms() -> None:
     relu = gn.activations.ReLU()
     rng = np.random.default_rng(0)
-    for dtype, shape in [(np.float64, (32, 25)), (np.float64, (32, 50)), (np.float32, (256, 256)), (np.float32, (256, 512))]:
+    for dtype, shape in [
+        (np.float64, (32, 25)),
+        (np.float64, (32, 50)),
+        (np.float32, (256, 256)),
+        (np.float32, (256, 512)),
+    ]:
         z = rng.standard_normal(shape).astype(dtype)
         out = np.empty_like(z)
         calls = max(20, 2_000_000 // z.size)
         forms = {
             "zeros array": lambda z=z, out=out: relu.forward(z, out=out),
-            "scalar 0": lambda z=z, out=out: np.maximum(z, gn.activations.constant(0.0, z.dtype), out=out),  # former
+            "scalar 0": lambda z=z, out=out: np.maximum(
+                z, gn.activations.constant(0.0, z.dtype), out=out
+            ),  # former
         }
         compare(f"ReLU forward {shape} {np.dtype(dtype).name}", forms, calls)
 

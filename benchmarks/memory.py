@@ -57,15 +57,33 @@ def main() -> None:
     spec["epochs"] = 1
     if CONTESTANT == "glassnet":
         network = contestants.glassnet_network(
-            spec["sizes"], spec["activation"], spec["loss"], contestants._glassnet_optimizer(spec), spec["dtype"], spec["init"], 0,
+            spec["sizes"],
+            spec["activation"],
+            spec["loss"],
+            contestants._glassnet_optimizer(spec),
+            spec["dtype"],
+            spec["init"],
+            0,
         )
-        network.train(x, y, epochs=EPOCHS, batch_size=spec["batch_size"], callbacks=[lambda *args: per_epoch.append(rss_mb())])
+        network.train(
+            x,
+            y,
+            epochs=EPOCHS,
+            batch_size=spec["batch_size"],
+            callbacks=[lambda *args: per_epoch.append(rss_mb())],
+        )
     elif CONTESTANT == "scikit-learn":
         import warnings
 
         from sklearn.neural_network import MLPClassifier
 
-        model = MLPClassifier(hidden_layer_sizes=(512, 256), learning_rate_init=spec["lr"], batch_size=spec["batch_size"], alpha=0.0, random_state=0)
+        model = MLPClassifier(
+            hidden_layer_sizes=(512, 256),
+            learning_rate_init=spec["lr"],
+            batch_size=spec["batch_size"],
+            alpha=0.0,
+            random_state=0,
+        )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for _ in range(EPOCHS):
@@ -87,7 +105,16 @@ def main() -> None:
                 optimizer.step()
             per_epoch.append(rss_mb())
     peak = peak_mb()
-    print(json.dumps({"after_import": after_import, "after_data": after_data, "per_epoch": per_epoch, "peak": peak}))
+    print(
+        json.dumps(
+            {
+                "after_import": after_import,
+                "after_data": after_data,
+                "per_epoch": per_epoch,
+                "peak": peak,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

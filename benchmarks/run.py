@@ -67,7 +67,15 @@ def rotations(contestant_names, repeats):
 
 def seed_initial_weights(spec, seed):
     """The weights glassnet's network starts from, for PyTorch to start from them too."""
-    network = contestants.glassnet_network(spec["sizes"], spec["activation"], spec["loss"], gn.SGD(spec["lr"]), spec["dtype"], spec["init"], seed)
+    network = contestants.glassnet_network(
+        spec["sizes"],
+        spec["activation"],
+        spec["loss"],
+        gn.SGD(spec["lr"]),
+        spec["dtype"],
+        spec["init"],
+        seed,
+    )
     return [(layer.weights.copy(), layer.bias.copy()) for layer in network.layers]
 
 
@@ -77,7 +85,14 @@ def matmul_peak(spec, repeats=30):
     rng = np.random.default_rng(0)
     dtype = np.dtype(spec["dtype"])
     products = cases.matmul_list(spec["batch_size"], spec["sizes"])
-    operands = [(rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype), np.empty((m, n), dtype)) for m, k, n in products]
+    operands = [
+        (
+            rng.standard_normal((m, k)).astype(dtype),
+            rng.standard_normal((k, n)).astype(dtype),
+            np.empty((m, n), dtype),
+        )
+        for m, k, n in products
+    ]
     for a, b, out in operands:
         np.dot(a, b, out=out)
     times = []
@@ -114,7 +129,12 @@ def throughput(predict, model, x, repeats=7, calls=10):
     return len(x) / median(times)
 
 
-SPECS = {"A": cases.CASE_A, "A shuffled": cases.CASE_A_SHUFFLED, "B": cases.CASE_B, "C": cases.CASE_C}
+SPECS = {
+    "A": cases.CASE_A,
+    "A shuffled": cases.CASE_A_SHUFFLED,
+    "B": cases.CASE_B,
+    "C": cases.CASE_C,
+}
 
 
 def measure(case: str, name: str, seed: int) -> dict:
@@ -137,12 +157,19 @@ def measure(case: str, name: str, seed: int) -> dict:
         }
     if case == "B accuracy":  # `seed` is the number of seeds here; nothing is timed
         x_train, y_train, x_test, y_test = _moons_in_order()
-        accuracies = [float(np.mean(predict(train(cases.CASE_B, x_train, y_train, s)[0], x_test) == y_test)) for s in range(seed)]
+        accuracies = [
+            float(np.mean(predict(train(cases.CASE_B, x_train, y_train, s)[0], x_test) == y_test))
+            for s in range(seed)
+        ]
         return {"accuracies": accuracies}
     spec = SPECS[case]
-    x_train, y_train, x_test, y_test = cases.synthetic_digits() if case == "C" else _moons_in_order()
+    x_train, y_train, x_test, y_test = (
+        cases.synthetic_digits() if case == "C" else _moons_in_order()
+    )
     if name == "PyTorch" and case.startswith("A"):  # the very same starting weights as glassnet's
-        model, seconds = contestants.train_torch(spec, x_train, y_train, seed, seed_initial_weights(spec, seed))
+        model, seconds = contestants.train_torch(
+            spec, x_train, y_train, seed, seed_initial_weights(spec, seed)
+        )
     else:
         model, seconds = train(spec, x_train, y_train, seed)
     return {"seconds": seconds, "accuracy": float(np.mean(predict(model, x_test) == y_test))}
@@ -154,7 +181,16 @@ def _moons_in_order():
 
 
 def run_measurement(case: str, name: str, seed: int, threads: int) -> dict:
-    command = [sys.executable, str(HERE / "run.py"), "--worker", case, name, str(seed), "--threads", str(threads)]
+    command = [
+        sys.executable,
+        str(HERE / "run.py"),
+        "--worker",
+        case,
+        name,
+        str(seed),
+        "--threads",
+        str(threads),
+    ]
     output = subprocess.run(command, capture_output=True, text=True)
     if output.returncode != 0:
         raise RuntimeError(f"{case} / {name} failed:\n{output.stderr}")
@@ -182,7 +218,10 @@ def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
         spec = cases.CASE_C
         n = 20_000
         batch = spec["batch_size"]
-        run_flops = spec["epochs"] * ((n // batch) * cases.flops(batch, spec["sizes"]) + (cases.flops(n % batch, spec["sizes"]) if n % batch else 0))
+        run_flops = spec["epochs"] * (
+            (n // batch) * cases.flops(batch, spec["sizes"])
+            + (cases.flops(n % batch, spec["sizes"]) if n % batch else 0)
+        )
         peak = median(peaks)
         result["matmul_peak_gflops"] = peak
         result["peaks"] = peaks
@@ -199,7 +238,9 @@ def case_e(contestant_names, threads, epochs=5):
     for name in contestant_names:
         output = subprocess.run(
             [sys.executable, str(HERE / "memory.py"), name, str(epochs), str(threads)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         data = json.loads(output.strip().splitlines()[-1])
         data["training_increase"] = data["peak"] - data["after_data"]
@@ -231,8 +272,9 @@ def verdict(value, target):
 
 def markdown(results, machine) -> str:
     lines = [
-        f"Measured {results['date']} on {machine}; medians of {results['repeats']} interleaved repetitions, "
-        f"{results['threads']} threads for every contestant. Ratios are how many times faster glassnet is.",
+        f"Measured {results['date']} on {machine}; medians of {results['repeats']} interleaved "
+        f"repetitions, {results['threads']} threads for every contestant. Ratios are how many "
+        "times faster glassnet is.",
         "",
         "| case | measure | glassnet | scikit-learn | PyTorch | vs scikit-learn | vs PyTorch |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -241,24 +283,35 @@ def markdown(results, machine) -> str:
     def get(case, name, key):
         return results.get(case, {}).get(name, {}).get(key)
 
-    for key, label in [("A", "A. seed algorithm, batch 1, the post's fixed order"), ("A shuffled", "A. the same, reshuffled every epoch")]:
+    for key, label in [
+        ("A", "A. seed algorithm, batch 1, the post's fixed order"),
+        ("A shuffled", "A. the same, reshuffled every epoch"),
+    ]:
         if key not in results:
             continue
         mine = get(key, "glassnet", "us_per_step")
+        sklearn_us = get(key, "scikit-learn", "us_per_step")
+        torch_us = get(key, "PyTorch", "us_per_step")
+        vs_sklearn = verdict(ratio(sklearn_us, mine), TARGETS["A"]["scikit-learn"])
+        vs_torch = verdict(ratio(torch_us, mine), TARGETS["A"]["PyTorch"])
         lines.append(
-            f"| {label} | µs per step | {fmt(mine)} | {fmt(get(key, 'scikit-learn', 'us_per_step'))} | "
-            f"{fmt(get(key, 'PyTorch', 'us_per_step'))} | {verdict(ratio(get(key, 'scikit-learn', 'us_per_step'), mine), TARGETS['A']['scikit-learn'])} | "
-            f"{verdict(ratio(get(key, 'PyTorch', 'us_per_step'), mine), TARGETS['A']['PyTorch'])} |"
+            f"| {label} | µs per step | {fmt(mine)} | {fmt(sklearn_us)} | {fmt(torch_us)} | "
+            f"{vs_sklearn} | {vs_torch} |"
         )
     if "B" in results:
         mine = get("B", "glassnet", "seconds")
+        sklearn_seconds = get("B", "scikit-learn", "seconds")
+        torch_seconds = get("B", "PyTorch", "seconds")
+        vs_sklearn = verdict(ratio(sklearn_seconds, mine), TARGETS["B"]["scikit-learn"])
+        vs_torch = verdict(ratio(torch_seconds, mine), TARGETS["B"]["PyTorch"])
         lines.append(
-            f"| B. moons, ReLU, Adam, batch 32, 100 epochs | seconds | {fmt(mine)} | {fmt(get('B', 'scikit-learn', 'seconds'))} | "
-            f"{fmt(get('B', 'PyTorch', 'seconds'))} | {verdict(ratio(get('B', 'scikit-learn', 'seconds'), mine), TARGETS['B']['scikit-learn'])} | "
-            f"{verdict(ratio(get('B', 'PyTorch', 'seconds'), mine), TARGETS['B']['PyTorch'])} |"
+            f"| B. moons, ReLU, Adam, batch 32, 100 epochs | seconds | {fmt(mine)} | "
+            f"{fmt(sklearn_seconds)} | {fmt(torch_seconds)} | {vs_sklearn} | {vs_torch} |"
         )
         lines.append(
-            f"| | test accuracy (median of the timed runs) | {fmt(get('B', 'glassnet', 'accuracy'), 4)} | {fmt(get('B', 'scikit-learn', 'accuracy'), 4)} | "
+            "| | test accuracy (median of the timed runs) | "
+            f"{fmt(get('B', 'glassnet', 'accuracy'), 4)} | "
+            f"{fmt(get('B', 'scikit-learn', 'accuracy'), 4)} | "
             f"{fmt(get('B', 'PyTorch', 'accuracy'), 4)} | | |"
         )
         if get("B", "glassnet", "accuracies"):
@@ -266,36 +319,55 @@ def markdown(results, machine) -> str:
             def spread(name):
                 if get("B", name, "accuracies") is None:
                     return "—"
-                return f"{get('B', name, 'accuracy_median'):.4f} ({get('B', name, 'accuracy_mean'):.4f} ± {get('B', name, 'accuracy_sem'):.4f})"
+                middle = get("B", name, "accuracy_median")
+                mean = get("B", name, "accuracy_mean")
+                sem = get("B", name, "accuracy_sem")
+                return f"{middle:.4f} ({mean:.4f} ± {sem:.4f})"
 
             def equal_or_better(name):
                 if get("B", name, "accuracies") is None:
                     return "—"
-                return "median ≥ peer's ✓" if get("B", "glassnet", "accuracy_median") >= get("B", name, "accuracy_median") else "median < peer's ✗"
+                return (
+                    "median ≥ peer's ✓"
+                    if get("B", "glassnet", "accuracy_median") >= get("B", name, "accuracy_median")
+                    else "median < peer's ✗"
+                )
 
             count = len(get("B", "glassnet", "accuracies"))
             lines.append(
-                f"| | test accuracy over seeds 0-{count - 1}: median (mean ± standard error) | {spread('glassnet')} | "
-                f"{spread('scikit-learn')} | {spread('PyTorch')} | {equal_or_better('scikit-learn')} | {equal_or_better('PyTorch')} |"
+                f"| | test accuracy over seeds 0-{count - 1}: median (mean ± standard error) | "
+                f"{spread('glassnet')} | {spread('scikit-learn')} | {spread('PyTorch')} | "
+                f"{equal_or_better('scikit-learn')} | {equal_or_better('PyTorch')} |"
             )
     if "C" in results:
         mine = get("C", "glassnet", "samples_per_second")
+        sklearn_rate = get("C", "scikit-learn", "samples_per_second")
+        torch_rate = get("C", "PyTorch", "samples_per_second")
+        vs_sklearn = fmt(ratio(sklearn_rate, mine, True))
+        vs_torch = verdict(ratio(torch_rate, mine, True), TARGETS["C"]["PyTorch"])
         lines.append(
-            f"| C. 784-512-256-10, float32, Adam, batch 256 | samples/s | {fmt(mine)} | {fmt(get('C', 'scikit-learn', 'samples_per_second'))} | "
-            f"{fmt(get('C', 'PyTorch', 'samples_per_second'))} | {fmt(ratio(get('C', 'scikit-learn', 'samples_per_second'), mine, True))}× | "
-            f"{verdict(ratio(get('C', 'PyTorch', 'samples_per_second'), mine, True), TARGETS['C']['PyTorch'])} |"
+            f"| C. 784-512-256-10, float32, Adam, batch 256 | samples/s | {fmt(mine)} | "
+            f"{fmt(sklearn_rate)} | {fmt(torch_rate)} | {vs_sklearn}× | {vs_torch} |"
         )
         peak = results["C"]["matmul_peak_gflops"]
+        fraction = get("C", "glassnet", "fraction_of_peak")
+        peak_met = "✓" if fraction >= TARGETS["C"]["peak"] else "✗"
+        sklearn_fraction = get("C", "scikit-learn", "fraction_of_peak")
+        if get("C", "PyTorch", "gflops"):
+            torch_fraction = get("C", "PyTorch", "fraction_of_peak")
+            torch_cell = f"{fmt(get('C', 'PyTorch', 'gflops'))} ({torch_fraction:.0%})"
+        else:
+            torch_cell = "—"
         lines.append(
-            f"| | GFLOP/s (fraction of NumPy's {fmt(peak)} GFLOP/s matmul peak on the same shapes) | "
-            f"{fmt(get('C', 'glassnet', 'gflops'))} ({get('C', 'glassnet', 'fraction_of_peak'):.0%}, target ≥ 70% "
-            f"{'✓' if get('C', 'glassnet', 'fraction_of_peak') >= TARGETS['C']['peak'] else '✗'}) | "
-            f"{fmt(get('C', 'scikit-learn', 'gflops'))} ({get('C', 'scikit-learn', 'fraction_of_peak'):.0%}) | "
-            + (f"{fmt(get('C', 'PyTorch', 'gflops'))} ({get('C', 'PyTorch', 'fraction_of_peak'):.0%})" if get("C", "PyTorch", "gflops") else "—")
-            + " | | |"
+            f"| | GFLOP/s (fraction of NumPy's {fmt(peak)} GFLOP/s matmul peak on the same "
+            f"shapes) | {fmt(get('C', 'glassnet', 'gflops'))} ({fraction:.0%}, target ≥ 70% "
+            f"{peak_met}) | {fmt(get('C', 'scikit-learn', 'gflops'))} ({sklearn_fraction:.0%}) | "
+            f"{torch_cell} | | |"
         )
         lines.append(
-            f"| | test accuracy | {fmt(get('C', 'glassnet', 'accuracy'), 4)} | {fmt(get('C', 'scikit-learn', 'accuracy'), 4)} | "
+            "| | test accuracy | "
+            f"{fmt(get('C', 'glassnet', 'accuracy'), 4)} | "
+            f"{fmt(get('C', 'scikit-learn', 'accuracy'), 4)} | "
             f"{fmt(get('C', 'PyTorch', 'accuracy'), 4)} | | |"
         )
     if "D" in results:
@@ -305,53 +377,89 @@ def markdown(results, machine) -> str:
         ]:
             mine = get("D", "glassnet", key)
             vs_sklearn = ratio(get("D", "scikit-learn", key), mine)
+            if target:
+                vs_sklearn_cell = verdict(vs_sklearn, TARGETS["D"]["scikit-learn"])
+            else:
+                vs_sklearn_cell = fmt(vs_sklearn) + "×"
+            vs_torch = fmt(ratio(get("D", "PyTorch", key), mine))
             lines.append(
-                f"| {label} | {fmt(mine)} | {fmt(get('D', 'scikit-learn', key))} | {fmt(get('D', 'PyTorch', key))} | "
-                f"{verdict(vs_sklearn, TARGETS['D']['scikit-learn']) if target else fmt(vs_sklearn) + '×'} | {fmt(ratio(get('D', 'PyTorch', key), mine))}× |"
+                f"| {label} | {fmt(mine)} | {fmt(get('D', 'scikit-learn', key))} | "
+                f"{fmt(get('D', 'PyTorch', key))} | {vs_sklearn_cell} | {vs_torch}× |"
             )
-        for key, label in [("moons_throughput", "moons network"), ("mnist_like_throughput", "784-512-256-10")]:
+        for key, label in [
+            ("moons_throughput", "moons network"),
+            ("mnist_like_throughput", "784-512-256-10"),
+        ]:
             mine = get("D", "glassnet", key)
+            sklearn_rate = get("D", "scikit-learn", key)
+            torch_rate = get("D", "PyTorch", key)
+            vs_sklearn = fmt(ratio(sklearn_rate, mine, True))
+            vs_torch = fmt(ratio(torch_rate, mine, True))
             lines.append(
-                f"| D. predict 10k samples ({label}) | samples/s | {fmt(mine)} | {fmt(get('D', 'scikit-learn', key))} | "
-                f"{fmt(get('D', 'PyTorch', key))} | {fmt(ratio(get('D', 'scikit-learn', key), mine, True))}× | {fmt(ratio(get('D', 'PyTorch', key), mine, True))}× |"
+                f"| D. predict 10k samples ({label}) | samples/s | {fmt(mine)} | "
+                f"{fmt(sklearn_rate)} | {fmt(torch_rate)} | {vs_sklearn}× | {vs_torch}× |"
             )
     if "E" in results:
         mine = get("E", "glassnet", "peak")
         torch_peak = get("E", "PyTorch", "peak")
         met = "" if torch_peak is None else (" ✓" if mine <= torch_peak else " ✗")
         lines.append(
-            f"| E. training C, 5 epochs | peak RSS, MB (target ≤ PyTorch's){met} | {fmt(mine)} | {fmt(get('E', 'scikit-learn', 'peak'))} | "
-            f"{fmt(torch_peak)} | | |"
+            f"| E. training C, 5 epochs | peak RSS, MB (target ≤ PyTorch's){met} | {fmt(mine)} | "
+            f"{fmt(get('E', 'scikit-learn', 'peak'))} | {fmt(torch_peak)} | | |"
         )
         lines.append(
-            f"| | growth while training, MB | {fmt(get('E', 'glassnet', 'training_increase'))} | {fmt(get('E', 'scikit-learn', 'training_increase'))} | "
+            "| | growth while training, MB | "
+            f"{fmt(get('E', 'glassnet', 'training_increase'))} | "
+            f"{fmt(get('E', 'scikit-learn', 'training_increase'))} | "
             f"{fmt(get('E', 'PyTorch', 'training_increase'))} | | |"
         )
         lines.append(
-            f"| | RSS spread over epochs 1-5, MB (flat = 0) | {fmt(get('E', 'glassnet', 'epoch_spread'))} | {fmt(get('E', 'scikit-learn', 'epoch_spread'))} | "
+            "| | RSS spread over epochs 1-5, MB (flat = 0) | "
+            f"{fmt(get('E', 'glassnet', 'epoch_spread'))} | "
+            f"{fmt(get('E', 'scikit-learn', 'epoch_spread'))} | "
             f"{fmt(get('E', 'PyTorch', 'epoch_spread'))} | | |"
         )
     if torch is None:
-        lines += ["", "PyTorch is not installed, so its column is empty (`make bench` installs torch==2.13.0, the CPU build)."]
+        lines += [
+            "",
+            "PyTorch is not installed, so its column is empty (`make bench` installs "
+            "torch==2.13.0, the CPU build).",
+        ]
     return "\n".join(lines) + "\n"
 
 
 def update_readme(table: str) -> None:
     readme = HERE / "README.md"
     text = readme.read_text()
-    new = re.sub(r"(<!-- results -->\n).*?(<!-- /results -->)", lambda m: m.group(1) + table + m.group(2), text, flags=re.S)
+    new = re.sub(
+        r"(<!-- results -->\n).*?(<!-- /results -->)",
+        lambda m: m.group(1) + table + m.group(2),
+        text,
+        flags=re.S,
+    )
     readme.write_text(new)
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cases", default="ABCDE")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-torch", action="store_true")
-    parser.add_argument("--accuracy-seeds", type=int, default=20, help="seeds for case B's accuracy comparison (0: skip it)")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md")
-    parser.add_argument("--worker", nargs=3, metavar=("CASE", "CONTESTANT", "SEED"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--accuracy-seeds",
+        type=int,
+        default=20,
+        help="seeds for case B's accuracy comparison (0: skip it)",
+    )
+    parser.add_argument(
+        "--no-readme", action="store_true", help="do not rewrite the table in benchmarks/README.md"
+    )
+    parser.add_argument(
+        "--worker", nargs=3, metavar=("CASE", "CONTESTANT", "SEED"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
 
     if args.worker:
@@ -362,14 +470,25 @@ def main(argv=None) -> int:
         return 0
     contestant_names = names(args)
     machine = (
-        f"{platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), Python {platform.python_version()}, "
-        f"NumPy {np.__version__}, glassnet {gn.__version__}"
+        f"{platform.machine()}, {os.cpu_count()} cores ({platform.processor() or 'cpu'}), "
+        f"Python {platform.python_version()}, NumPy {np.__version__}, glassnet {gn.__version__}"
     )
     import sklearn
 
-    machine += f", scikit-learn {sklearn.__version__}" + (f", PyTorch {torch.__version__}" if torch is not None else "")
-    results = {"date": time.strftime("%Y-%m-%d"), "machine": machine, "repeats": args.repeats, "threads": args.threads}
-    print(f"glassnet benchmarks: {', '.join(contestant_names)}; {args.repeats} repetitions; {machine}", flush=True)
+    machine += f", scikit-learn {sklearn.__version__}" + (
+        f", PyTorch {torch.__version__}" if torch is not None else ""
+    )
+    results = {
+        "date": time.strftime("%Y-%m-%d"),
+        "machine": machine,
+        "repeats": args.repeats,
+        "threads": args.threads,
+    }
+    print(
+        f"glassnet benchmarks: {', '.join(contestant_names)}; {args.repeats} repetitions; "
+        f"{machine}",
+        flush=True,
+    )
     plan = [case for case in ("A", "A shuffled", "B", "C", "D") if case[0] in args.cases]
     for case in plan:
         results[case] = run_case(case, contestant_names, args.repeats, args.threads)
@@ -377,11 +496,15 @@ def main(argv=None) -> int:
         if case == "B" and args.accuracy_seeds:
             # one test accuracy varies by a few samples from seed to seed: compare many seeds
             for name in contestant_names:
-                accuracies = run_measurement("B accuracy", name, args.accuracy_seeds, args.threads)["accuracies"]
+                accuracies = run_measurement("B accuracy", name, args.accuracy_seeds, args.threads)[
+                    "accuracies"
+                ]
                 results[case][name]["accuracies"] = accuracies
                 results[case][name]["accuracy_median"] = median(accuracies)
                 results[case][name]["accuracy_mean"] = float(np.mean(accuracies))
-                results[case][name]["accuracy_sem"] = float(np.std(accuracies, ddof=1) / np.sqrt(len(accuracies)))
+                results[case][name]["accuracy_sem"] = float(
+                    np.std(accuracies, ddof=1) / np.sqrt(len(accuracies))
+                )
             print("B accuracy done", flush=True)
     if "E" in args.cases:
         results["E"] = case_e(contestant_names, args.threads)

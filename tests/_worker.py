@@ -20,8 +20,11 @@ def data():
 
 def network():
     net = gn.NeuralNetwork.from_sizes(
-        [6, 64, 64, 3], activation="tanh", loss="cross_entropy",
-        optimizer=gn.Adam(learning_rate=gn.schedules.ExponentialDecay(0.01, 0.5, 2000)), random_state=7,
+        [6, 64, 64, 3],
+        activation="tanh",
+        loss="cross_entropy",
+        optimizer=gn.Adam(learning_rate=gn.schedules.ExponentialDecay(0.01, 0.5, 2000)),
+        random_state=7,
     )
     return net
 
@@ -32,14 +35,27 @@ def main() -> None:
     options = {"validation_data": (x[:500], y[:500])}
     if command == "straight":
         net = network()
-        net.train(x, y, epochs=8, batch_size=16, early_stopping=gn.EarlyStopping("val_loss", patience=100), **options)
+        net.train(
+            x,
+            y,
+            epochs=8,
+            batch_size=16,
+            early_stopping=gn.EarlyStopping("val_loss", patience=100),
+            **options,
+        )
         gn.save(net, path)
     elif command == "checkpointed":
         net = network()
         print("ready", flush=True)
         net.train(
-            x, y, epochs=8, batch_size=16, early_stopping=gn.EarlyStopping("val_loss", patience=100),
-            checkpoint=path, checkpoint_every=1, **options,
+            x,
+            y,
+            epochs=8,
+            batch_size=16,
+            early_stopping=gn.EarlyStopping("val_loss", patience=100),
+            checkpoint=path,
+            checkpoint_every=1,
+            **options,
         )
         print("returned", len(net.history), flush=True)
     elif command == "resume":

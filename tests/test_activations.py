@@ -19,13 +19,23 @@ REFERENCE = {
 
 
 def test_names_cover_the_issue():
-    assert set(activations.names()) == {"identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "softmax"}
+    assert set(activations.names()) == {
+        "identity",
+        "relu",
+        "leaky_relu",
+        "sigmoid",
+        "tanh",
+        "softplus",
+        "softmax",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
 def test_forward_matches_the_textbook_formula(name):
     z = np.random.default_rng(0).normal(scale=3.0, size=(6, 4))
-    np.testing.assert_allclose(activations.get(name).forward(z), REFERENCE[name](z), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(
+        activations.get(name).forward(z), REFERENCE[name](z), rtol=1e-12, atol=1e-15
+    )
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
@@ -50,10 +60,14 @@ def test_backward_is_the_chain_rule(name):
     for index in np.ndindex(z.shape):
         step = np.zeros_like(z)
         step[index] = eps
-        numeric[index] = ((activation.forward(z + step) - activation.forward(z - step)) * grad).sum() / (2 * eps)
+        numeric[index] = (
+            (activation.forward(z + step) - activation.forward(z - step)) * grad
+        ).sum() / (2 * eps)
     given = z if activation.derivative_uses == "z" else activation.forward(z)
     out = np.empty_like(z)
-    np.testing.assert_allclose(activation.backward(grad, given, out=out), numeric, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        activation.backward(grad, given, out=out), numeric, rtol=1e-6, atol=1e-9
+    )
 
 
 def test_tanh_derivative_is_taken_from_the_output_not_z():
@@ -96,7 +110,10 @@ def test_relu_forward_with_its_kept_zeros(dtype):
 def test_relu_gradient_at_zero_is_zero():
     relu = activations.get("relu")
     out = np.empty((1, 3))
-    np.testing.assert_array_equal(relu.backward(np.ones((1, 3)), relu.forward(np.array([[-1.0, 0.0, 1.0]])), out=out), [[0, 0, 1]])
+    np.testing.assert_array_equal(
+        relu.backward(np.ones((1, 3)), relu.forward(np.array([[-1.0, 0.0, 1.0]])), out=out),
+        [[0, 0, 1]],
+    )
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE))
@@ -106,7 +123,9 @@ def test_extreme_inputs_are_finite_and_silent(name, dtype):
     z = np.array([[-1e4, -800.0, -50.0, 0.0, 50.0, 800.0, 1e4]], dtype=dtype)
     with np.errstate(all="raise"):
         a = activation.forward(z.copy())
-        grad = activation.backward(np.ones_like(z), z if activation.derivative_uses == "z" else a, out=np.empty_like(z))
+        grad = activation.backward(
+            np.ones_like(z), z if activation.derivative_uses == "z" else a, out=np.empty_like(z)
+        )
     assert a.dtype == dtype and grad.dtype == dtype
     if name not in ("identity", "relu", "leaky_relu", "softplus"):
         assert np.all(np.isfinite(a))
@@ -178,7 +197,9 @@ def test_derivative_into_out_and_backward_are_the_one_derivative(name, dtype):
     derivative = activation.derivative(v)
     assert derivative.dtype == np.dtype(dtype)
     np.testing.assert_array_equal(activation.derivative(v, out=np.empty_like(z)), derivative)
-    np.testing.assert_array_equal(activation.backward(grad, v, out=np.empty_like(z)), grad * derivative)
+    np.testing.assert_array_equal(
+        activation.backward(grad, v, out=np.empty_like(z)), grad * derivative
+    )
 
 
 def test_a_derivative_without_out_still_works():
@@ -194,4 +215,6 @@ def test_a_derivative_without_out_still_works():
 
     assert not Square.derivative_writes_out and activations.Tanh.derivative_writes_out
     z = np.array([[1.0, -2.0]])
-    np.testing.assert_array_equal(Square().backward(np.ones((1, 2)), z, out=np.empty((1, 2))), [[2.0, -4.0]])
+    np.testing.assert_array_equal(
+        Square().backward(np.ones((1, 2)), z, out=np.empty((1, 2))), [[2.0, -4.0]]
+    )

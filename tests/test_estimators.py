@@ -41,11 +41,18 @@ def moons():
 
 def test_grid_search_over_a_pipeline_on_digits():
     x, y = load_digits(return_X_y=True)
-    pipeline = Pipeline([
-        ("scale", StandardScaler()),
-        ("net", NeuralNetworkClassifier(max_iter=40, learning_rate=0.01, random_state=0)),
-    ])
-    search = GridSearchCV(pipeline, {"net__hidden_layer_sizes": [(32,), (64,)], "net__alpha": [1e-4, 1e-2]}, cv=3, n_jobs=2)
+    pipeline = Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("net", NeuralNetworkClassifier(max_iter=40, learning_rate=0.01, random_state=0)),
+        ]
+    )
+    search = GridSearchCV(
+        pipeline,
+        {"net__hidden_layer_sizes": [(32,), (64,)], "net__alpha": [1e-4, 1e-2]},
+        cv=3,
+        n_jobs=2,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         search.fit(x, y)
@@ -56,7 +63,9 @@ def test_grid_search_over_a_pipeline_on_digits():
 
 def test_cross_val_score_and_clone(moons):
     x, y = moons
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=300, random_state=0)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=300, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         scores = cross_val_score(estimator, x, y, cv=3)
@@ -68,7 +77,9 @@ def test_cross_val_score_and_clone(moons):
 
 def test_attributes_after_fit(moons):
     x, y = moons
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8, 4), max_iter=30, random_state=0, n_iter_no_change=100)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(8, 4), max_iter=30, random_state=0, n_iter_no_change=100
+    )
     with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(30\) reached"):
         assert estimator.fit(x, y) is estimator
     np.testing.assert_array_equal(estimator.classes_, [0, 1])
@@ -76,7 +87,11 @@ def test_attributes_after_fit(moons):
     assert isinstance(estimator.network_, gn.NeuralNetwork)
     assert len(estimator.loss_curve_) == estimator.n_iter_ == 30
     assert estimator.validation_scores_ is None
-    assert [w.shape for w in estimator.coefs_] == [(2, 8), (8, 4), (4, 1)]  # one sigmoid unit for 2 classes
+    assert [w.shape for w in estimator.coefs_] == [
+        (2, 8),
+        (8, 4),
+        (4, 1),
+    ]  # one sigmoid unit for 2 classes
     assert estimator.out_activation_ == "sigmoid"
     assert estimator.hidden_activations(x).shape == (400, 4)
     assert estimator.hidden_activations(x, layer=0).shape == (400, 8)
@@ -89,7 +104,9 @@ def test_string_labels_and_many_classes():
     x = rng.normal(size=(300, 3))
     names = np.array(["cat", "dog", "emu", "fox"])
     y = names[np.argmax(x @ rng.normal(size=(3, 4)), axis=1)]
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.02, max_iter=150, random_state=0).fit(x, y)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(16,), learning_rate=0.02, max_iter=150, random_state=0
+    ).fit(x, y)
     np.testing.assert_array_equal(estimator.classes_, names)
     assert set(estimator.predict(x)) <= set(names)
     assert estimator.score(x, y) > 0.9
@@ -98,14 +115,21 @@ def test_string_labels_and_many_classes():
 
 def test_single_class_is_refused_like_scikit_learn():
     estimator = NeuralNetworkClassifier()
-    with pytest.raises(ValueError, match="at least 2 classes.*only one class: np.str_\\('a'\\)|only one class"):
+    with pytest.raises(
+        ValueError, match="at least 2 classes.*only one class: np.str_\\('a'\\)|only one class"
+    ):
         estimator.fit(np.ones((5, 2)), ["a"] * 5)
     assert not hasattr(estimator, "network_") and not hasattr(estimator, "classes_")
 
 
 def test_partial_fit_n_times_equals_fit_with_max_iter_n(moons):
     x, y = moons
-    params = {"hidden_layer_sizes": (8,), "batch_size": 32, "random_state": 3, "n_iter_no_change": 1000}
+    params = {
+        "hidden_layer_sizes": (8,),
+        "batch_size": 32,
+        "random_state": 3,
+        "n_iter_no_change": 1000,
+    }
     fitted = NeuralNetworkClassifier(max_iter=7, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -122,7 +146,9 @@ def test_partial_fit_n_times_equals_fit_with_max_iter_n(moons):
 def test_partial_fit_needs_classes_first():
     with pytest.raises(ValueError, match="classes must be passed on the first call"):
         NeuralNetworkClassifier().partial_fit(np.ones((3, 2)), [0, 1, 0])
-    estimator = NeuralNetworkClassifier(random_state=0).partial_fit(np.ones((3, 2)), [0, 1, 0], classes=[0, 1, 2])
+    estimator = NeuralNetworkClassifier(random_state=0).partial_fit(
+        np.ones((3, 2)), [0, 1, 0], classes=[0, 1, 2]
+    )
     assert estimator.predict_proba(np.ones((1, 2))).shape == (1, 3)
     before = estimator_state(estimator)
     with pytest.raises(ValueError, match=r"labels \[5\] not seen before"):
@@ -133,7 +159,9 @@ def test_partial_fit_needs_classes_first():
 def test_regressor_single_and_multi_output():
     x, y = make_regression(n_samples=300, n_features=4, n_targets=2, noise=0.1, random_state=0)
     y = y / y.std(axis=0)
-    estimator = NeuralNetworkRegressor(hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=300, random_state=0)
+    estimator = NeuralNetworkRegressor(
+        hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=300, random_state=0
+    )
     estimator.fit(x, y)
     assert estimator.predict(x).shape == (300, 2)
     assert estimator.score(x, y) > 0.95
@@ -144,19 +172,30 @@ def test_regressor_single_and_multi_output():
 
 def test_early_stopping_keeps_the_best_validation_score(moons):
     x, y = moons
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=500, early_stopping=True, n_iter_no_change=5, random_state=0)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(16,),
+        learning_rate=0.01,
+        max_iter=500,
+        early_stopping=True,
+        n_iter_no_change=5,
+        random_state=0,
+    )
     estimator.fit(x, y)
     assert estimator.n_iter_ < 500
     assert len(estimator.validation_scores_) == estimator.n_iter_
     assert estimator.best_validation_score_ == max(estimator.validation_scores_)
-    regressor = NeuralNetworkRegressor(early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=500)
+    regressor = NeuralNetworkRegressor(
+        early_stopping=True, n_iter_no_change=3, random_state=0, max_iter=500
+    )
     regressor.fit(x, y.astype(float))
     assert regressor.validation_scores_ is not None and regressor.n_iter_ < 500
 
 
 def test_warm_start_continues_from_the_previous_weights(moons):
     x, y = moons
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), max_iter=5, warm_start=True, random_state=0, n_iter_no_change=100)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(8,), max_iter=5, warm_start=True, random_state=0, n_iter_no_change=100
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(x, y)
@@ -165,7 +204,9 @@ def test_warm_start_continues_from_the_previous_weights(moons):
         estimator.fit(x, y)
     assert estimator.network_ is network
     assert estimator.n_iter_ == 10 and estimator.loss_curve_[-1] < first_loss
-    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
+    with pytest.raises(
+        ValueError, match="warm_start can only be used where `y` has the same classes"
+    ):
         estimator.fit(x, y + 1)
 
 
@@ -173,13 +214,17 @@ def test_sample_weight_changes_the_fit(moons):
     x, y = moons
     weights = np.where(y == 1, 10.0, 0.1)
     plain = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(x, y)
-    weighted = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(x, y, sample_weight=weights)
+    weighted = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(
+        x, y, sample_weight=weights
+    )
     assert weighted.predict(x).mean() > plain.predict(x).mean()
 
 
 def test_float32_estimator_stays_float32(moons):
     x, y = moons
-    estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), dtype="float32", max_iter=5, random_state=0)
+    estimator = NeuralNetworkClassifier(
+        hidden_layer_sizes=(8,), dtype="float32", max_iter=5, random_state=0
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(x, y)
@@ -216,7 +261,9 @@ def fitted(moons):
     x, y = moons
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(x, y)
+        return NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(
+            x, y
+        )
 
 
 @pytest.mark.parametrize(
@@ -295,7 +342,9 @@ def test_inputs_are_not_modified(moons):
     weights = np.ones(len(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float32").fit(x, y, sample_weight=weights)
+        NeuralNetworkClassifier(
+            hidden_layer_sizes=(4,), max_iter=2, random_state=0, dtype="float32"
+        ).fit(x, y, sample_weight=weights)
     np.testing.assert_array_equal(x, x_before)
     np.testing.assert_array_equal(y, y_before)
     np.testing.assert_array_equal(weights, 1.0)
@@ -315,7 +364,11 @@ def fitted_models(moons):
             (y3, {"loss": "mse"}),
             (y3, {"loss": "mse", "output_activation": "identity"}),
         ]:
-            models.append(NeuralNetworkClassifier(hidden_layer_sizes=(8, 8), max_iter=10, random_state=0, **params).fit(x, labels))
+            models.append(
+                NeuralNetworkClassifier(
+                    hidden_layer_sizes=(8, 8), max_iter=10, random_state=0, **params
+                ).fit(x, labels)
+            )
     return models
 
 
@@ -324,7 +377,9 @@ def fitted_models(moons):
     data=arrays(
         np.float64,
         st.tuples(st.integers(1, 6), st.just(2)),
-        elements=st.floats(min_value=-1e308, max_value=1e308, allow_nan=False, allow_infinity=False),
+        elements=st.floats(
+            min_value=-1e308, max_value=1e308, allow_nan=False, allow_infinity=False
+        ),
     ),
     model=st.integers(0, 3),
 )
@@ -344,14 +399,22 @@ def test_predict_proba_rows_are_distributions_for_any_finite_input(fitted_models
     data=arrays(
         np.float32,
         st.tuples(st.integers(1, 6), st.just(2)),
-        elements=st.floats(min_value=-3.3999999521443642e38, max_value=3.3999999521443642e38, allow_nan=False, allow_infinity=False, width=32),
+        elements=st.floats(
+            min_value=-3.3999999521443642e38,
+            max_value=3.3999999521443642e38,
+            allow_nan=False,
+            allow_infinity=False,
+            width=32,
+        ),
     )
 )
 def test_float32_predict_proba_rows_are_distributions(moons, data):
     x, y = moons
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator = NeuralNetworkClassifier(hidden_layer_sizes=(8,), activation="tanh", dtype="float32", max_iter=5, random_state=0).fit(x, y)
+        estimator = NeuralNetworkClassifier(
+            hidden_layer_sizes=(8,), activation="tanh", dtype="float32", max_iter=5, random_state=0
+        ).fit(x, y)
     proba = estimator.predict_proba(data)
     assert np.all(proba >= 0) and np.all(proba <= 1)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-5)
@@ -361,7 +424,9 @@ def test_float64_values_beyond_float32_are_an_error_for_a_float32_model(moons):
     x, y = moons
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator = NeuralNetworkClassifier(hidden_layer_sizes=(4,), dtype="float32", max_iter=2, random_state=0).fit(x, y)
+        estimator = NeuralNetworkClassifier(
+            hidden_layer_sizes=(4,), dtype="float32", max_iter=2, random_state=0
+        ).fit(x, y)
     with pytest.raises(ValueError, match="too large for dtype\\('float32'\\)"):
         estimator.predict([[1e300, 0.0]])
 
@@ -370,7 +435,9 @@ def test_regression_overflow_warns(moons):
     x, y = moons
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        estimator = NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(x, y.astype(float))
+        estimator = NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(
+            x, y.astype(float)
+        )
     estimator.network_.parameters[...] = 10.0
     with pytest.warns(RuntimeWarning, match="overflowed .* for 1 sample"):
         estimator.predict([[1e308, -1e308], [0.0, 0.0]])

@@ -39,13 +39,17 @@ def test_scales(name, std):
 
 
 def test_uniform_bounds():
-    weights, _ = initializers.get("he_uniform")(50, 10, np.random.default_rng(0), np.dtype(np.float64))
+    weights, _ = initializers.get("he_uniform")(
+        50, 10, np.random.default_rng(0), np.dtype(np.float64)
+    )
     assert np.abs(weights).max() <= np.sqrt(6 / 50)
 
 
 def test_zeros_and_unknown():
     weights, bias = initializers.get("zeros")(3, 2, np.random.default_rng(0), np.dtype(np.float64))
     assert not weights.any() and not bias.any()
-    with pytest.raises(ValueError, match=r"unknown weight initializer 'lecun'.*glorot_uniform.*seed"):
+    with pytest.raises(
+        ValueError, match=r"unknown weight initializer 'lecun'.*glorot_uniform.*seed"
+    ):
         initializers.get("lecun")
     assert initializers.canonical("xavier_uniform") == "glorot_uniform"

@@ -26,8 +26,13 @@ X = rng.normal(size=(40, 3))
 def trained(activation="tanh", loss="mse", optimizer="adam", dtype="float64", epochs=2):
     fused = losses.get(loss).fused_activation
     net = gn.NeuralNetwork.from_sizes(
-        [3, 5, 4], activation=activation, output_activation=fused or activation, loss=loss,
-        optimizer=optimizer, dtype=dtype, random_state=0,
+        [3, 5, 4],
+        activation=activation,
+        output_activation=fused or activation,
+        loss=loss,
+        optimizer=optimizer,
+        dtype=dtype,
+        random_state=0,
     )
     y = rng.integers(0, 4, 40) if losses.get(loss).for_classification else rng.normal(size=(40, 4))
     net.train(X, y, epochs=epochs, batch_size=8)
@@ -77,7 +82,10 @@ def test_files_are_plain_safetensors(tmp_path):
 
 
 def test_custom_schedule_and_leaky_alpha_survive(tmp_path):
-    net = gn.NeuralNetwork(optimizer=gn.SGD(gn.schedules.CosineDecay(0.1, 50), momentum=0.5, nesterov=True), random_state=0)
+    net = gn.NeuralNetwork(
+        optimizer=gn.SGD(gn.schedules.CosineDecay(0.1, 50), momentum=0.5, nesterov=True),
+        random_state=0,
+    )
     net.add_layer(gn.Layer(3, 2, activations.LeakyReLU(0.2)))
     net.train(X, rng.normal(size=(40, 2)), epochs=1)
     gn.save(net, tmp_path / "m.safetensors")
@@ -87,14 +95,18 @@ def test_custom_schedule_and_leaky_alpha_survive(tmp_path):
     assert loaded.rng.bit_generator.state == net.rng.bit_generator.state
 
 
-@pytest.mark.parametrize("labels", [np.array(["cat", "dog", "emu"]), np.array([3, 7, 11]), np.array([False, True])])
+@pytest.mark.parametrize(
+    "labels", [np.array(["cat", "dog", "emu"]), np.array([3, 7, 11]), np.array([False, True])]
+)
 def test_estimator_round_trip(tmp_path, labels):
     import pandas as pd
 
     y = labels[rng.integers(0, len(labels), 40)]
     frame = pd.DataFrame(X, columns=["a", "b", "c"])
     with pytest.warns(ConvergenceWarning):
-        estimator = gn.NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(frame, y)
+        estimator = gn.NeuralNetworkClassifier(
+            hidden_layer_sizes=(4,), max_iter=3, random_state=0
+        ).fit(frame, y)
     gn.save(estimator, tmp_path / "e.safetensors")
     loaded = gn.load(tmp_path / "e.safetensors")
     assert type(loaded) is gn.NeuralNetworkClassifier
@@ -109,7 +121,9 @@ def test_estimator_round_trip(tmp_path, labels):
 def test_regressor_round_trip(tmp_path):
     y = rng.normal(size=(40, 2))
     with pytest.warns(ConvergenceWarning):
-        estimator = gn.NeuralNetworkRegressor(hidden_layer_sizes=(4, 4), max_iter=3, random_state=0, dtype="float32").fit(X, y)
+        estimator = gn.NeuralNetworkRegressor(
+            hidden_layer_sizes=(4, 4), max_iter=3, random_state=0, dtype="float32"
+        ).fit(X, y)
     gn.save(estimator, tmp_path / "r.safetensors")
     loaded = gn.load(tmp_path / "r.safetensors")
     np.testing.assert_array_equal(loaded.predict(X), estimator.predict(X))
@@ -143,7 +157,8 @@ def test_a_different_glassnet_version_warns_and_a_newer_format_is_refused(tmp_pa
 
 # ------------------------------------------------------------------ hostile and damaged files
 def rewrite(path, edit_document=None, edit_tensors=None):
-    """Write a variant of a valid file, with a correct checksum (so the content checks must catch it)."""
+    """Write a variant of a valid file, with a correct checksum (so the content checks must
+    catch it)."""
     document, tensors = io.read_file(path)
     if edit_document:
         edit_document(document)
@@ -174,7 +189,9 @@ def test_truncated_files(model_file):
 def test_every_single_bit_flip_in_the_header_and_sampled_data_is_caught(model_file):
     data = bytearray(model_file.read_bytes())
     header_end = 8 + struct.unpack("<Q", data[:8])[0]
-    positions = list(range(header_end)) + list(np.random.default_rng(1).integers(header_end, len(data), 200))
+    positions = list(range(header_end)) + list(
+        np.random.default_rng(1).integers(header_end, len(data), 200)
+    )
     for position in positions:
         bit = int(position) % 8
         flipped = bytearray(data)
@@ -198,13 +215,18 @@ def test_wrong_shape_and_wrong_dtype(model_file):
     def reshape(tensors):
         tensors["layers.0.weights"] = np.zeros((3, 6))
 
-    with pytest.raises(gn.ModelFileError, match=r"layers.0.weights' has shape \(3, 6\), the configuration says \(3, 5\)"):
+    with pytest.raises(
+        gn.ModelFileError,
+        match=r"layers.0.weights' has shape \(3, 6\), the configuration says \(3, 5\)",
+    ):
         gn.load(rewrite(model_file, edit_tensors=reshape))
 
     def recast(tensors):
         tensors["layers.1.bias"] = tensors["layers.1.bias"].astype(np.float32)
 
-    with pytest.raises(gn.ModelFileError, match="has dtype float32, the configuration says float64"):
+    with pytest.raises(
+        gn.ModelFileError, match="has dtype float32, the configuration says float64"
+    ):
         gn.load(rewrite(model_file, edit_tensors=recast))
 
     def integer(tensors):
@@ -217,15 +239,30 @@ def test_wrong_shape_and_wrong_dtype(model_file):
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
-        (lambda d: d["network"]["layers"][0]["activation"].update(name="evil"), "unknown activation 'evil'"),
+        (
+            lambda d: d["network"]["layers"][0]["activation"].update(name="evil"),
+            "unknown activation 'evil'",
+        ),
         (lambda d: d["network"]["loss"].update(name="__import__"), "unknown loss '__import__'"),
-        (lambda d: d["network"]["optimizer"].update(name="os.system"), "unknown optimizer 'os.system'"),
+        (
+            lambda d: d["network"]["optimizer"].update(name="os.system"),
+            "unknown optimizer 'os.system'",
+        ),
         (lambda d: d["network"]["optimizer"].update(learning_rate=-1), "learning_rate must be > 0"),
-        (lambda d: d["network"]["layers"][0].update(weight_init="pickle"), "unknown weight initializer 'pickle'"),
+        (
+            lambda d: d["network"]["layers"][0].update(weight_init="pickle"),
+            "unknown weight initializer 'pickle'",
+        ),
         (lambda d: d["network"].update(dtype="object"), "dtype must be 'float32' or 'float64'"),
-        (lambda d: d["network"]["layers"][1].update(n_inputs=7), "does not match the previous layer"),
+        (
+            lambda d: d["network"]["layers"][1].update(n_inputs=7),
+            "does not match the previous layer",
+        ),
         (lambda d: d["state"]["rng"].update(bit_generator="RandomState"), "random generator"),
-        (lambda d: d["state"]["history"].update(loss=["x"]), "history 'loss' must be a list of numbers"),
+        (
+            lambda d: d["state"]["history"].update(loss=["x"]),
+            "history 'loss' must be a list of numbers",
+        ),
         (lambda d: d.update(kind="Evil"), "unknown model kind"),
         (lambda d: d.pop("network"), "no 'network' configuration"),
     ],
@@ -251,7 +288,12 @@ def test_foreign_files(tmp_path):
     (tmp_path / "text").write_text("hello, world")
     (tmp_path / "empty").write_bytes(b"")
     np.save(tmp_path / "array.npy", np.zeros(3))
-    for name, match in [("foreign.safetensors", "no 'glassnet' entry"), ("text", "header"), ("empty", "too short"), ("array.npy", "header")]:
+    for name, match in [
+        ("foreign.safetensors", "no 'glassnet' entry"),
+        ("text", "header"),
+        ("empty", "too short"),
+        ("array.npy", "header"),
+    ]:
         with pytest.raises(gn.ModelFileError, match=match):
             gn.load(tmp_path / name)
 
@@ -299,17 +341,25 @@ def _load_bytes(tmp_path, data):
     return gn.load(path)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=st.binary(max_size=2000))
 def test_fuzz_random_bytes_only_raise_model_file_error(tmp_path, data):
     with pytest.raises(gn.ModelFileError):
         _load_bytes(tmp_path, data)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     edits=st.lists(
-        st.tuples(st.sampled_from(["flip", "set", "delete", "insert"]), st.integers(0, 10**6), st.integers(0, 255)),
+        st.tuples(
+            st.sampled_from(["flip", "set", "delete", "insert"]),
+            st.integers(0, 10**6),
+            st.integers(0, 255),
+        ),
         min_size=1,
         max_size=4,
     ),
@@ -338,7 +388,9 @@ def test_fuzz_mutated_files_only_raise_model_file_error(tmp_path, valid_bytes, e
 
 # ------------------------------------------------------------------ crashes and resumption
 def run_worker(*args, **kwargs):
-    return subprocess.Popen([sys.executable, str(WORKER), *map(str, args)], stdout=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, str(WORKER), *map(str, args)], stdout=subprocess.PIPE, text=True, **kwargs
+    )
 
 
 def test_a_save_killed_at_random_points_leaves_the_previous_file_whole(tmp_path):
@@ -428,13 +480,20 @@ def test_interrupt_in_the_middle_of_an_epoch(tmp_path):
     y = (x[:, 0] * x[:, 1] > 0).astype(int)
 
     def network(optimizer):
-        return gn.NeuralNetwork.from_sizes([3, 8, 2], activation="tanh", loss="cross_entropy", optimizer=optimizer, random_state=4)
+        return gn.NeuralNetwork.from_sizes(
+            [3, 8, 2], activation="tanh", loss="cross_entropy", optimizer=optimizer, random_state=4
+        )
 
     straight = network(gn.Adam(learning_rate=0.01))
     straight.train(x, y, epochs=5, batch_size=10, validation_data=(x, y))
     interrupted = network(_InterruptingAdam(at_step=47, learning_rate=0.01))
-    with pytest.warns(RuntimeWarning, match=r"interrupted \(Ctrl-C\) at epoch 3, after batch 7 of 20.*checkpoint saved"):
-        history = interrupted.train(x, y, epochs=5, batch_size=10, validation_data=(x, y), checkpoint=tmp_path / "c")
+    with pytest.warns(
+        RuntimeWarning,
+        match=r"interrupted \(Ctrl-C\) at epoch 3, after batch 7 of 20.*checkpoint saved",
+    ):
+        history = interrupted.train(
+            x, y, epochs=5, batch_size=10, validation_data=(x, y), checkpoint=tmp_path / "c"
+        )
     assert len(history) == 2 and interrupted.optimizer.iterations == 47
     document, _ = io.read_file(tmp_path / "c")
     assert document["training"]["batch"] == 7 and document["training"]["epoch"] == 2
@@ -471,16 +530,26 @@ def test_resume_checks_its_inputs(tmp_path):
 def test_flat_vectors_in_files_list_every_weight_then_every_bias(tmp_path):
     from safetensors.numpy import load_file
 
-    net = gn.NeuralNetwork.from_sizes([3, 4, 5, 2], loss="cross_entropy", optimizer="adam", random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 4, 5, 2], loss="cross_entropy", optimizer="adam", random_state=0
+    )
     net.train(X, (X[:, 0] > 0).astype(int), epochs=2)
     gn.save(net, tmp_path / "model.safetensors")
     tensors = load_file(tmp_path / "model.safetensors")
     # where each weight and bias sits in memory: number the parameters of a copy
     numbered = net.copy()
     numbered.parameters[...] = np.arange(numbered.parameters.size)
-    order = np.concatenate([layer.weights.ravel() for layer in numbered.layers] + [layer.bias for layer in numbered.layers]).astype(int)
+    order = np.concatenate(
+        [layer.weights.ravel() for layer in numbered.layers]
+        + [layer.bias for layer in numbered.layers]
+    ).astype(int)
     for name in ("m", "v"):
-        np.testing.assert_array_equal(tensors[f"optimizer.0.{name}"], net.optimizer.state_dict()["slots"][0][name][order])
+        np.testing.assert_array_equal(
+            tensors[f"optimizer.0.{name}"], net.optimizer.state_dict()["slots"][0][name][order]
+        )
     loaded = gn.load(tmp_path / "model.safetensors")
     for name in ("m", "v"):
-        np.testing.assert_array_equal(loaded.optimizer.state_dict()["slots"][0][name], net.optimizer.state_dict()["slots"][0][name])
+        np.testing.assert_array_equal(
+            loaded.optimizer.state_dict()["slots"][0][name],
+            net.optimizer.state_dict()["slots"][0][name],
+        )

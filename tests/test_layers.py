@@ -34,7 +34,9 @@ def test_backward_reduces_over_the_batch():
     grad_x = layer.backward(g)
     dz = g * a * (1 - a)
     np.testing.assert_allclose(layer.grad_weights, x.T @ dz)
-    np.testing.assert_allclose(layer.grad_bias, dz.sum(axis=0))  # one value per unit, not per sample
+    np.testing.assert_allclose(
+        layer.grad_bias, dz.sum(axis=0)
+    )  # one value per unit, not per sample
     np.testing.assert_allclose(grad_x, dz @ layer.weights.T)
 
 

@@ -38,7 +38,9 @@ def test_output_losses_gradient(name):
     loss = losses.get(name)
     a = rng.normal(size=(5, 3))
     y = rng.normal(size=(5, 3))
-    np.testing.assert_allclose(loss.gradient(a, y), numeric_gradient(lambda v: loss.value(v, y), a), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        loss.gradient(a, y), numeric_gradient(lambda v: loss.value(v, y), a), rtol=1e-6, atol=1e-9
+    )
     out = np.empty_like(a)
     value = loss.value_and_gradient(a, y, out=out)
     assert value == pytest.approx(loss.value(a, y))
@@ -51,7 +53,9 @@ def test_huber_is_quadratic_then_linear():
     assert huber.value(a, np.zeros((1, 2))) == pytest.approx(0.5 * 0.25 + (3.0 - 0.5))
 
 
-@pytest.mark.parametrize(("name", "activation"), [("cross_entropy", Softmax()), ("binary_cross_entropy", Sigmoid())])
+@pytest.mark.parametrize(
+    ("name", "activation"), [("cross_entropy", Softmax()), ("binary_cross_entropy", Sigmoid())]
+)
 def test_cross_entropies_from_logits(name, activation):
     loss = losses.get(name)
     z = rng.normal(scale=2, size=(6, 3))
@@ -68,7 +72,9 @@ def test_cross_entropies_from_logits(name, activation):
     assert value == pytest.approx(reference, rel=1e-12)
     # the fused gradient a − y is the derivative with respect to the logits
     np.testing.assert_allclose(out, (activation.forward(z) - y) / 6, rtol=1e-10)
-    np.testing.assert_allclose(out, numeric_gradient(lambda v: loss.value_from_logits(v, y), z), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        out, numeric_gradient(lambda v: loss.value_from_logits(v, y), z), rtol=1e-6, atol=1e-9
+    )
 
 
 @pytest.mark.parametrize("name", ["cross_entropy", "binary_cross_entropy"])

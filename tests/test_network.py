@@ -12,7 +12,9 @@ def sigmoid(z):
 
 
 def seed_network(random_state=0, sizes=(2, 25, 50, 25, 2), dtype="float64"):
-    net = gn.NeuralNetwork(loss="mse", optimizer=gn.SGD(learning_rate=0.01), random_state=random_state, dtype=dtype)
+    net = gn.NeuralNetwork(
+        loss="mse", optimizer=gn.SGD(learning_rate=0.01), random_state=random_state, dtype=dtype
+    )
     for n_in, n_out in itertools.pairwise(sizes):
         net.add_layer(gn.Layer(n_in, n_out, "sigmoid", "seed"))
     return net
@@ -67,7 +69,9 @@ def test_backward_fills_gradients_and_changes_no_parameter():
 
 
 def test_minibatch_gradient_is_the_mean_of_per_sample_gradients():
-    net = gn.NeuralNetwork.from_sizes([3, 6, 4], activation="tanh", loss="cross_entropy", random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 6, 4], activation="tanh", loss="cross_entropy", random_state=0
+    )
     rng = np.random.default_rng(1)
     x, y = rng.normal(size=(7, 3)), rng.integers(0, 4, 7)
     batch_loss = net.backward(x, y)
@@ -94,13 +98,17 @@ def test_same_seed_gives_identical_weights_and_history(moons):
     x, y = moons
     runs = []
     for _ in range(2):
-        net = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=42)
+        net = gn.NeuralNetwork.from_sizes(
+            [2, 8, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=42
+        )
         history = net.train(x, y, epochs=3, batch_size=16, validation_data=(x[:50], y[:50]))
         runs.append((net.parameters.copy(), history.as_dict()))
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     assert runs[0][1]["loss"] == runs[1][1]["loss"]
     assert runs[0][1]["val_accuracy"] == runs[1][1]["val_accuracy"]
-    other = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="relu", loss="cross_entropy", random_state=43)
+    other = gn.NeuralNetwork.from_sizes(
+        [2, 8, 2], activation="relu", loss="cross_entropy", random_state=43
+    )
     assert not np.array_equal(other.parameters, runs[0][0])
 
 
@@ -115,7 +123,9 @@ def test_no_global_random_state_is_touched(moons):
     np.random.seed(0)  # noqa: NPY002 (the global state is what this test watches)
     expected = np.random.random()  # noqa: NPY002
     np.random.seed(0)  # noqa: NPY002
-    net = gn.NeuralNetwork.from_sizes([2, 5, 2], activation="relu", loss="cross_entropy", random_state=None)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 5, 2], activation="relu", loss="cross_entropy", random_state=None
+    )
     net.train(x, y, epochs=1)
     assert np.random.random() == expected  # noqa: NPY002
 
@@ -123,14 +133,21 @@ def test_no_global_random_state_is_touched(moons):
 def test_float32_end_to_end(moons):
     x, y = moons
     net = gn.NeuralNetwork.from_sizes(
-        [2, 16, 2], activation="relu", loss="cross_entropy", optimizer="adam", dtype="float32", random_state=0
+        [2, 16, 2],
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        dtype="float32",
+        random_state=0,
     )
     net.train(x, y, epochs=2, batch_size=32)
     assert net.parameters.dtype == np.float32 and net.gradients.dtype == np.float32
     for layer in net.layers:
         assert layer.weights.dtype == layer.grad_weights.dtype == np.float32
     for step in net.step_plan(32).steps:
-        assert all(array.dtype == np.float32 for array in (step.z, step.dz, step.output, step.grad_input))
+        assert all(
+            array.dtype == np.float32 for array in (step.z, step.dz, step.output, step.grad_input)
+        )
     for slot in net.optimizer.state_dict()["slots"]:
         assert all(array.dtype == np.float32 for array in slot.values())
     assert net.predict_output(x).dtype == np.float32
@@ -141,7 +158,14 @@ def test_any_number_of_classes():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4))
     y = np.argmax(x @ rng.normal(size=(4, 5)), axis=1)
-    net = gn.NeuralNetwork.from_sizes([4, 16, 5], activation="relu", loss="cross_entropy", optimizer="adam", learning_rate=0.01, random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [4, 16, 5],
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=0.01,
+        random_state=0,
+    )
     net.train(x, y, epochs=60, batch_size=20)
     assert net.accuracy(x, y) > 0.9
     proba = net.predict_proba(x)
@@ -154,7 +178,9 @@ def test_single_sigmoid_output_binary():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2))
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
-    net = gn.NeuralNetwork.from_sizes([2, 1], loss="binary_cross_entropy", optimizer="adam", learning_rate=0.05, random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 1], loss="binary_cross_entropy", optimizer="adam", learning_rate=0.05, random_state=0
+    )
     net.train(x, y, epochs=50)
     assert net.task == "classification" and net.n_classes == 2
     assert net.accuracy(x, y) > 0.95
@@ -167,14 +193,28 @@ def test_regression_targets_1d_and_2d(loss):
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(300, 2))
     y = x[:, 0] * 2 - x[:, 1]
-    net = gn.NeuralNetwork.from_sizes([2, 16, 1], activation="tanh", loss=loss, optimizer="adam", learning_rate=0.01, random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 16, 1],
+        activation="tanh",
+        loss=loss,
+        optimizer="adam",
+        learning_rate=0.01,
+        random_state=0,
+    )
     net.train(x, y, epochs=80, batch_size=16)
     assert net.task == "regression"
     prediction = net.predict(x)
     assert prediction.shape == (300,)
     assert np.mean((prediction - y) ** 2) < 0.02
     y2 = np.column_stack([y, -y])
-    net2 = gn.NeuralNetwork.from_sizes([2, 16, 2], activation="tanh", loss=loss, optimizer="adam", learning_rate=0.01, random_state=0)
+    net2 = gn.NeuralNetwork.from_sizes(
+        [2, 16, 2],
+        activation="tanh",
+        loss=loss,
+        optimizer="adam",
+        learning_rate=0.01,
+        random_state=0,
+    )
     net2.train(x, y2, epochs=80, batch_size=16)
     assert net2.predict(x).shape == (300, 2)
 
@@ -196,7 +236,9 @@ def test_copy_and_astype_are_independent():
     clone = net.copy()
     clone.parameters[...] = 0
     assert net.parameters.any()
-    assert clone.layers[0].weights is not net.layers[0].weights and not clone.layers[0].weights.any()
+    assert (
+        clone.layers[0].weights is not net.layers[0].weights and not clone.layers[0].weights.any()
+    )
     f32 = net.astype("float32")
     assert f32.parameters.dtype == np.float32
     np.testing.assert_allclose(f32.parameters, net.parameters, rtol=1e-6)
@@ -222,11 +264,17 @@ def test_add_layer_after_training_keeps_existing_weights(moons):
     net.train(x, y, epochs=1)
 
 
-# ---------------------------------------------------------------- errors: clear, and nothing changes
+# --------------------------------------------------------------- errors: clear, and nothing changes
 def test_mismatched_layer_sizes_name_both_layers():
     net = seed_network(sizes=(2, 25, 50))
     before = network_state(net)
-    with pytest.raises(ValueError, match=r"layer 2 \(Layer\(40, 2.*takes 40 inputs, but layer 1 \(Layer\(25, 50.*has 50 outputs"):
+    with pytest.raises(
+        ValueError,
+        match=(
+            r"layer 2 \(Layer\(40, 2.*takes 40 inputs, "
+            r"but layer 1 \(Layer\(25, 50.*has 50 outputs"
+        ),
+    ):
         net.add_layer(gn.Layer(40, 2, "sigmoid"))
     assert_unchanged(net, before)
 
@@ -264,7 +312,12 @@ Y_OK = np.array([0, 1, 0, 1, 1, 0])
 @pytest.mark.parametrize(
     ("x", "y", "error", "match"),
     [
-        (X_OK, Y_OK[:5], ValueError, "inconsistent numbers of samples: x has 6 samples but y has 5"),
+        (
+            X_OK,
+            Y_OK[:5],
+            ValueError,
+            "inconsistent numbers of samples: x has 6 samples but y has 5",
+        ),
         (X_OK[:, :1], Y_OK, ValueError, "x has 1 features, but the network expects 2"),
         (np.where(np.eye(6, 2) > 0, np.nan, X_OK), Y_OK, ValueError, "Input x contains NaN"),
         (np.where(np.eye(6, 2) > 0, np.inf, X_OK), Y_OK, ValueError, "Input x contains infinity"),
@@ -282,8 +335,18 @@ Y_OK = np.array([0, 1, 0, 1, 1, 0])
         (X_OK, "abcdef", TypeError, "y must be array-like of numbers"),
         (None, Y_OK, TypeError, "x must be array-like of numbers, got None"),
         ({"a": 1}, Y_OK, TypeError, "got a dict"),
-        (np.array([[1.0, None]] * 6, dtype=object), Y_OK, TypeError, "x must contain only numbers, but it contains None"),
-        (np.array([["2020-01-01", "2020-01-02"]] * 6, dtype="datetime64[D]"), Y_OK, TypeError, "dtype datetime64"),
+        (
+            np.array([[1.0, None]] * 6, dtype=object),
+            Y_OK,
+            TypeError,
+            "x must contain only numbers, but it contains None",
+        ),
+        (
+            np.array([["2020-01-01", "2020-01-02"]] * 6, dtype="datetime64[D]"),
+            Y_OK,
+            TypeError,
+            "dtype datetime64",
+        ),
         (X_OK, [["0"], ["1"]] * 3, TypeError, "array of strings"),
         (X_OK, np.zeros((6, 2, 1)), ValueError, "y must be 1D"),
         (X_OK, np.zeros((6, 3)), ValueError, r"y has 3 column\(s\).*2 output unit"),
@@ -305,7 +368,11 @@ def test_train_rejects_bad_data_and_changes_nothing(x, y, error, match):
         ({"epochs": 1.5}, TypeError, "epochs must be an integer"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"shuffle": "yes"}, TypeError, "shuffle must be True or False"),
-        ({"validation_data": ([[1.0, 2.0]], [0, 1])}, ValueError, "inconsistent numbers of samples"),
+        (
+            {"validation_data": ([[1.0, 2.0]], [0, 1])},
+            ValueError,
+            "inconsistent numbers of samples",
+        ),
         ({"validation_data": [[1.0, 2.0]]}, TypeError, "validation_data must be a tuple"),
         ({"sample_weight": [1, 1, 1]}, ValueError, "sample_weight.shape"),
         ({"sample_weight": [-1, 1, 1, 1, 1, 1]}, ValueError, "Negative values"),
@@ -335,9 +402,13 @@ def test_predict_errors():
 
 
 def test_cross_entropy_needs_its_output_activation():
-    net = gn.NeuralNetwork.from_sizes([2, 3, 2], output_activation="sigmoid", loss="cross_entropy", random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 3, 2], output_activation="sigmoid", loss="cross_entropy", random_state=0
+    )
     before = network_state(net)
-    with pytest.raises(ValueError, match=r"loss 'cross_entropy' .* needs a 'softmax' output layer.*uses 'sigmoid'"):
+    with pytest.raises(
+        ValueError, match=r"loss 'cross_entropy' .* needs a 'softmax' output layer.*uses 'sigmoid'"
+    ):
         net.train(X_OK, Y_OK)
     assert_unchanged(net, before)
 
@@ -346,8 +417,12 @@ def test_non_finite_loss_stops_training_and_keeps_finite_weights():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 2)) * 1e3
     y = rng.normal(size=64) * 1e3
-    net = gn.NeuralNetwork.from_sizes([2, 8, 1], activation="identity", optimizer=gn.SGD(learning_rate=10.0), random_state=0)
-    with pytest.raises(gn.NonFiniteLossError, match=r"loss became (inf|nan) at epoch \d+, batch \d+ of 4"):
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 8, 1], activation="identity", optimizer=gn.SGD(learning_rate=10.0), random_state=0
+    )
+    with pytest.raises(
+        gn.NonFiniteLossError, match=r"loss became (inf|nan) at epoch \d+, batch \d+ of 4"
+    ):
         net.train(x, y, epochs=50, batch_size=16)
     assert np.isfinite(net.parameters).all()
     assert all(np.isfinite(loss) for loss in net.history.loss)
@@ -357,5 +432,7 @@ def test_sparse_input_gets_a_clear_error():
     from scipy import sparse
 
     net = seed_network(sizes=(2, 4, 2))
-    with pytest.raises(TypeError, match=r"sparse matrix; glassnet needs a dense array: pass x.toarray\(\)"):
+    with pytest.raises(
+        TypeError, match=r"sparse matrix; glassnet needs a dense array: pass x.toarray\(\)"
+    ):
         net.train(sparse.csr_matrix(X_OK), Y_OK)

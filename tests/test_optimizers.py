@@ -121,7 +121,9 @@ def test_bad_state_is_rejected():
     with pytest.raises(ValueError, match="non-negative integer"):
         opt.load_state_dict({"iterations": -1, "slots": []})
     with pytest.raises(ValueError, match="shape"):
-        opt.load_state_dict({"iterations": 1, "slots": [{"m": np.zeros(2), "v": np.zeros(2)}]}, params=[np.zeros(3)])
+        opt.load_state_dict(
+            {"iterations": 1, "slots": [{"m": np.zeros(2), "v": np.zeros(2)}]}, params=[np.zeros(3)]
+        )
 
 
 def test_invalid_hyperparameters():

@@ -1,4 +1,5 @@
-"""The one compute path (glassnet.model.plan) against a plain reference, and what trains through it."""
+"""The one compute path (glassnet.model.plan) against a plain reference, and what trains
+through it."""
 
 from pathlib import Path
 
@@ -15,7 +16,13 @@ CONFIGS = [
     # hidden activations, loss, optimizer, output activation, dtype
     (("sigmoid", "sigmoid", "sigmoid"), "mse", "sgd", "sigmoid", "float64"),  # the seed's
     (("relu", "tanh", "tanh"), "cross_entropy", "adam", "softmax", "float64"),
-    (("softplus", "relu", "leaky_relu"), "mse", gn.SGD(0.01, momentum=0.9, nesterov=True), "identity", "float64"),
+    (
+        ("softplus", "relu", "leaky_relu"),
+        "mse",
+        gn.SGD(0.01, momentum=0.9, nesterov=True),
+        "identity",
+        "float64",
+    ),
     (("tanh",), "binary_cross_entropy", "adamw", "sigmoid", "float32"),
     ((), "cross_entropy", "sgd", "softmax", "float64"),
     (("sigmoid", "tanh", "sigmoid", "sigmoid"), "huber", "sgd", "tanh", "float32"),
@@ -77,7 +84,9 @@ def reference_gradients(net, x, y, weights):
     for index in range(len(layers) - 1, -1, -1):
         grads.append((inputs[index].T @ dz, dz.sum(axis=0)))
         if index:
-            dz = (dz @ layers[index].weights.astype(float).T) * REFERENCE[layers[index - 1].activation.name][1](zs[index - 1])
+            dz = (dz @ layers[index].weights.astype(float).T) * REFERENCE[
+                layers[index - 1].activation.name
+            ][1](zs[index - 1])
     return grads[::-1]
 
 
@@ -85,7 +94,9 @@ def reference_gradients(net, x, y, weights):
 @pytest.mark.parametrize("n_samples", [1, 7])
 @pytest.mark.parametrize("ones_column", [True, False])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_one_step_of_the_plan_equals_the_textbook_formulas(config, n_samples, ones_column, weighted):
+def test_one_step_of_the_plan_equals_the_textbook_formulas(
+    config, n_samples, ones_column, weighted
+):
     net = build(*config)
     net.train(X, targets_for(config), epochs=1, batch_size=16)  # away from the initial weights
     x, y = X[:n_samples], targets_for(config)[:n_samples]
@@ -96,7 +107,9 @@ def test_one_step_of_the_plan_equals_the_textbook_formulas(config, n_samples, on
     output_rows = np.empty_like(data.targets)
     plan.train_step(inputs, inputs.T, data.targets, data.sample_weight, output_rows)
     tolerance = 1e-10 if config[4] == "float64" else 2e-4
-    for layer, (grad_weights, grad_bias) in zip(net.layers, reference_gradients(net, x, y, weights)):
+    for layer, (grad_weights, grad_bias) in zip(
+        net.layers, reference_gradients(net, x, y, weights)
+    ):
         np.testing.assert_allclose(layer.grad_weights, grad_weights, rtol=tolerance, atol=tolerance)
         np.testing.assert_allclose(layer.grad_bias, grad_bias, rtol=tolerance, atol=tolerance)
 
@@ -111,7 +124,9 @@ def test_training_steps_and_the_public_backward_give_the_same_gradients(config, 
     from_backward = net.gradients.copy()
     data = net.prepare(x, y)
     inputs = np.column_stack([data.x, np.ones(n_samples, data.x.dtype)])
-    penalty = net.step_plan(n_samples).train_step(inputs, inputs.T, data.targets, None, np.empty_like(data.targets))
+    penalty = net.step_plan(n_samples).train_step(
+        inputs, inputs.T, data.targets, None, np.empty_like(data.targets)
+    )
     tolerance = 1e-12 if config[4] == "float64" else 1e-5
     np.testing.assert_allclose(net.gradients, from_backward, rtol=tolerance, atol=tolerance)
     assert 0 < penalty < loss
@@ -126,7 +141,12 @@ def test_every_batch_goes_through_the_plan(monkeypatch):
         return original(self, x, *args)
 
     monkeypatch.setattr(plan_module.StepPlan, "train_step", counting)
-    for batch_size, expected in [(1, [1] * 120), (50, [50, 50, 20]), (None, [120]), (7, [7] * 17 + [1])]:
+    for batch_size, expected in [
+        (1, [1] * 120),
+        (50, [50, 50, 20]),
+        (None, [120]),
+        (7, [7] * 17 + [1]),
+    ]:
         calls.clear()
         build(*CONFIGS[0]).train(X, LABELS, epochs=1, batch_size=batch_size)
         assert calls == expected
@@ -145,9 +165,31 @@ def test_results_are_those_of_the_code_before_the_single_compute_path():
     seed = gn.NeuralNetwork(loss="mse", optimizer=gn.SGD(0.01), random_state=1)
     for n_in, n_out in [(2, 25), (25, 50), (50, 25), (25, 2)]:
         seed.add_layer(gn.Layer(n_in, n_out, "sigmoid", "seed"))
-    modern = gn.NeuralNetwork.from_sizes([2, 16, 16, 2], activation="relu", weight_init="he_uniform", loss="cross_entropy", optimizer="adam", learning_rate=0.01, random_state=2)
-    tanh = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="tanh", loss="huber", optimizer=gn.SGD(0.05, momentum=0.9, nesterov=True), l2=0.01, random_state=3)
-    bce = gn.NeuralNetwork.from_sizes([2, 6, 1], activation="softplus", loss="binary_cross_entropy", optimizer=gn.AdamW(0.01, weight_decay=0.1), dtype="float32", random_state=4)
+    modern = gn.NeuralNetwork.from_sizes(
+        [2, 16, 16, 2],
+        activation="relu",
+        weight_init="he_uniform",
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=0.01,
+        random_state=2,
+    )
+    tanh = gn.NeuralNetwork.from_sizes(
+        [2, 8, 2],
+        activation="tanh",
+        loss="huber",
+        optimizer=gn.SGD(0.05, momentum=0.9, nesterov=True),
+        l2=0.01,
+        random_state=3,
+    )
+    bce = gn.NeuralNetwork.from_sizes(
+        [2, 6, 1],
+        activation="softplus",
+        loss="binary_cross_entropy",
+        optimizer=gn.AdamW(0.01, weight_decay=0.1),
+        dtype="float32",
+        random_state=4,
+    )
     runs = [
         ("seed", seed, labels, {"epochs": 2, "batch_size": 1, "shuffle": False}),
         ("modern", modern, labels, {"epochs": 3, "batch_size": 32}),
@@ -157,7 +199,9 @@ def test_results_are_those_of_the_code_before_the_single_compute_path():
     for name, net, y, options in runs:
         net.train(x, y, **options)
         tolerance = 1e-12 if net.dtype == np.float64 else 1e-5
-        np.testing.assert_allclose(net.parameters, expected[f"{name}.parameters"], rtol=tolerance, atol=tolerance)
+        np.testing.assert_allclose(
+            net.parameters, expected[f"{name}.parameters"], rtol=tolerance, atol=tolerance
+        )
         np.testing.assert_allclose(net.history.loss, expected[f"{name}.loss"], rtol=tolerance)
 
 
@@ -174,14 +218,40 @@ def test_a_changed_activation_or_l2_builds_a_new_plan():
 def test_non_finite_loss_in_per_sample_training_names_the_sample_and_restores_the_epoch():
     x = np.random.default_rng(1).normal(size=(40, 2)) * 1e3
     y = np.random.default_rng(2).normal(size=40) * 1e3
-    net = gn.NeuralNetwork.from_sizes([2, 8, 1], activation="identity", optimizer=gn.SGD(learning_rate=10.0), random_state=0)
-    with pytest.raises(gn.NonFiniteLossError, match=r"loss became (inf|nan) at epoch 1, batch \d+ of 40"), np.errstate(all="raise"):
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 8, 1], activation="identity", optimizer=gn.SGD(learning_rate=10.0), random_state=0
+    )
+    with (
+        pytest.raises(
+            gn.NonFiniteLossError, match=r"loss became (inf|nan) at epoch 1, batch \d+ of 40"
+        ),
+        np.errstate(all="raise"),
+    ):
         net.train(x, y, epochs=5, batch_size=1)  # and no floating-point warning on the way
     assert np.isfinite(net.parameters).all()
     assert net.history.epochs == 0
 
 
-@pytest.mark.parametrize("optimizer", [gn.SGD(0.1), gn.SGD(0.1, momentum=0.5), gn.Adam(0.01), gn.AdamW(0.01, weight_decay=0.1), gn.AdamW(0.01, weight_decay=0.0), gn.SGD(gn.schedules.get({"name": "exponential_decay", "initial_learning_rate": 0.1, "decay_rate": 0.5, "decay_steps": 2}))])
+@pytest.mark.parametrize(
+    "optimizer",
+    [
+        gn.SGD(0.1),
+        gn.SGD(0.1, momentum=0.5),
+        gn.Adam(0.01),
+        gn.AdamW(0.01, weight_decay=0.1),
+        gn.AdamW(0.01, weight_decay=0.0),
+        gn.SGD(
+            gn.schedules.get(
+                {
+                    "name": "exponential_decay",
+                    "initial_learning_rate": 0.1,
+                    "decay_rate": 0.5,
+                    "decay_steps": 2,
+                }
+            )
+        ),
+    ],
+)
 def test_stepper_steps_like_step(optimizer):
     rng = np.random.default_rng(5)
     params, grads = [rng.normal(size=7)], [rng.normal(size=7)]

@@ -18,10 +18,17 @@ def test_smoke_minibatch_adam_matches_an_rbf_svm(moons_split):
     x_train, x_test, y_train, y_test = moons_split
     svm = SVC(C=10, gamma=1).fit(x_train, y_train).score(x_test, y_test)
     net = gn.NeuralNetwork.from_sizes(
-        [2, 25, 50, 25, 2], activation="relu", weight_init="he_uniform", loss="cross_entropy",
-        optimizer="adam", learning_rate=0.01, random_state=0,
+        [2, 25, 50, 25, 2],
+        activation="relu",
+        weight_init="he_uniform",
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=0.01,
+        random_state=0,
     )
-    history = net.train(x_train, y_train, epochs=30, batch_size=32, validation_data=(x_test, y_test))
+    history = net.train(
+        x_train, y_train, epochs=30, batch_size=32, validation_data=(x_test, y_test)
+    )
     accuracy = net.accuracy(x_test, y_test)
     print(f"mini-batch Adam: {accuracy:.4f}, RBF SVM: {svm:.4f}")
     assert accuracy >= svm - 0.01
@@ -31,7 +38,9 @@ def test_smoke_minibatch_adam_matches_an_rbf_svm(moons_split):
 
 def test_history_grows_over_calls_and_records_validation(moons):
     x, y = moons
-    net = gn.NeuralNetwork.from_sizes([2, 8, 2], activation="tanh", loss="cross_entropy", random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 8, 2], activation="tanh", loss="cross_entropy", random_state=0
+    )
     net.train(x, y, epochs=2, validation_data=(x, y))
     history = net.train(x, y, epochs=3, validation_data=(x, y))
     assert history is net.history
@@ -55,7 +64,9 @@ def test_regression_validation_records_r2():
 
 def test_full_batch_is_plain_gradient_descent(moons):
     x, y = moons
-    net = gn.NeuralNetwork.from_sizes([2, 4, 2], activation="sigmoid", random_state=0, learning_rate=0.5)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 4, 2], activation="sigmoid", random_state=0, learning_rate=0.5
+    )
     reference = net.copy()
     reference.backward(x, y)
     expected = reference.parameters - 0.5 * reference.gradients
@@ -67,8 +78,12 @@ def test_integer_sample_weights_equal_repeated_samples_in_full_batch(moons):
     x, y = moons
     weights = np.random.default_rng(0).integers(0, 3, len(y))
     repeated_x, repeated_y = np.repeat(x, weights, axis=0), np.repeat(y, weights)
-    a = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1)
-    b = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1)
+    a = gn.NeuralNetwork.from_sizes(
+        [2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1
+    )
+    b = gn.NeuralNetwork.from_sizes(
+        [2, 6, 2], activation="tanh", loss="cross_entropy", random_state=1
+    )
     a.train(x, y, epochs=5, batch_size=None, sample_weight=weights)
     b.train(repeated_x, repeated_y, epochs=5, batch_size=None)
     np.testing.assert_allclose(a.parameters, b.parameters, rtol=1e-10, atol=1e-12)
@@ -80,7 +95,9 @@ def test_gathering_per_batch_gives_the_same_batches(moons, monkeypatch):
     results = []
     for limit in (loop._EPOCH_COPY_LIMIT, 0):
         monkeypatch.setattr(loop, "_EPOCH_COPY_LIMIT", limit)
-        net = gn.NeuralNetwork.from_sizes([2, 6, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=3)
+        net = gn.NeuralNetwork.from_sizes(
+            [2, 6, 2], activation="relu", loss="cross_entropy", optimizer="adam", random_state=3
+        )
         net.train(x, y, epochs=3, batch_size=32, sample_weight=np.linspace(0.5, 1.5, len(y)))
         results.append((net.parameters.copy(), list(net.history.loss)))
     # the same batches in the same order; only the first layer's bias is added after its matrix
@@ -91,9 +108,18 @@ def test_gathering_per_batch_gives_the_same_batches(moons, monkeypatch):
 
 def test_early_stopping_stops_and_restores_the_best(moons):
     x, y = moons
-    net = gn.NeuralNetwork.from_sizes([2, 16, 2], activation="relu", loss="cross_entropy", optimizer="adam", learning_rate=0.05, random_state=0)
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 16, 2],
+        activation="relu",
+        loss="cross_entropy",
+        optimizer="adam",
+        learning_rate=0.05,
+        random_state=0,
+    )
     stopper = gn.EarlyStopping(monitor="val_loss", patience=3, min_delta=0.0)
-    history = net.train(x[:200], y[:200], epochs=500, validation_data=(x[200:], y[200:]), early_stopping=stopper)
+    history = net.train(
+        x[:200], y[:200], epochs=500, validation_data=(x[200:], y[200:]), early_stopping=stopper
+    )
     assert stopper.stopped and len(history) < 500
     assert len(history) == stopper.best_epoch + 1 + stopper.patience
     assert net.evaluate(x[200:], y[200:])["loss"] == pytest.approx(min(history.val_loss))

@@ -26,7 +26,9 @@ def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
     return resolved
 
 
-def check_int(value: object, name: str, minimum: int | None = None, allow_none: bool = False) -> int | None:
+def check_int(
+    value: object, name: str, minimum: int | None = None, allow_none: bool = False
+) -> int | None:
     """Check that ``value`` is an integer (not a bool) no smaller than ``minimum``."""
     if value is None and allow_none:
         return None
@@ -82,9 +84,13 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
     if data is None:
         raise TypeError(f"{name} must be array-like of numbers, got None")
     if isinstance(data, (str, bytes)):
-        raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}: {data!r:.60}")
+        raise TypeError(
+            f"{name} must be array-like of numbers, got a {type(data).__name__}: {data!r:.60}"
+        )
     if type(data).__module__.startswith("scipy.sparse"):
-        raise TypeError(f"{name} is a sparse matrix; glassnet needs a dense array: pass {name}.toarray()")
+        raise TypeError(
+            f"{name} is a sparse matrix; glassnet needs a dense array: pass {name}.toarray()"
+        )
     if isinstance(data, (dict, set)):
         raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}")
     try:
@@ -103,7 +109,9 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
         if any(isinstance(item, (complex, np.complexfloating)) for item in array.flat):
             raise ValueError(f"Complex data not supported: {name} contains complex numbers")
         if any(item is None for item in array.flat):
-            raise TypeError(f"{name} must contain only numbers, but it contains None (a missing value?)")
+            raise TypeError(
+                f"{name} must contain only numbers, but it contains None (a missing value?)"
+            )
         try:
             return array.astype(np.float64)
         except (ValueError, TypeError):
@@ -137,7 +145,9 @@ def check_finite(array: np.ndarray, name: str) -> None:
     if np.isnan(array).any():
         raise ValueError(f"Input {name} contains NaN.")
     if np.isinf(array).any():
-        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('{array.dtype}').")
+        raise ValueError(
+            f"Input {name} contains infinity or a value too large for dtype('{array.dtype}')."
+        )
 
 
 def check_x(
@@ -196,7 +206,9 @@ def check_x(
     return converted
 
 
-def check_sample_weight(sample_weight: object, n_samples: int, dtype: np.dtype) -> np.ndarray | None:
+def check_sample_weight(
+    sample_weight: object, n_samples: int, dtype: np.dtype
+) -> np.ndarray | None:
     """Validate per-sample weights: finite, non-negative, not all zero, one per sample."""
     if sample_weight is None:
         return None
@@ -204,7 +216,9 @@ def check_sample_weight(sample_weight: object, n_samples: int, dtype: np.dtype) 
     if weights.ndim == 0:
         weights = np.full(n_samples, weights, dtype=dtype)
     if weights.ndim != 1:
-        raise ValueError(f"sample_weight must be 1D array of shape ({n_samples},), got shape {weights.shape}")
+        raise ValueError(
+            f"sample_weight must be 1D array of shape ({n_samples},), got shape {weights.shape}"
+        )
     if weights.shape[0] != n_samples:
         raise ValueError(
             f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per sample"

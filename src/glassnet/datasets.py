@@ -78,7 +78,9 @@ def validation_split(
         n_held_out = int(np.ceil(fraction * n_samples))
         if present.min() >= 2 and present.size <= min(n_held_out, n_samples - n_held_out):
             stratify = labels
-    pieces = train_test_split(*arrays, test_size=fraction, random_state=random_state, stratify=stratify)
+    pieces = train_test_split(
+        *arrays, test_size=fraction, random_state=random_state, stratify=stratify
+    )
     if pieces[0].shape[0] == 0:
         raise ValueError(f"{name}={fraction} leaves no training samples out of {n_samples}")
     return pieces
@@ -100,12 +102,16 @@ def _xor(n_samples: int, noise: float, rng: np.random.Generator):
     return x + rng.normal(scale=noise * 0.5, size=x.shape), labels
 
 
-def load_dataset(name: str, n_samples: int | None = None, noise: float | None = None, seed: int = 0) -> Dataset:
+def load_dataset(
+    name: str, n_samples: int | None = None, noise: float | None = None, seed: int = 0
+) -> Dataset:
     """A built-in dataset: synthetic 2-D classification sets, or scikit-learn's bundled ones.
 
     Parameters
     ----------
-    name : {"moons", "circles", "blobs", "spirals", "xor", "iris", "digits", "wine", "breast_cancer"}
+    name : str
+        One of {"moons", "circles", "blobs", "spirals", "xor"} (synthetic) or
+        {"iris", "digits", "wine", "breast_cancer"} (bundled with scikit-learn).
     n_samples, noise : optional
         For the synthetic sets (defaults: 3000 samples; noise 0.2 for moons, 0.1 otherwise).
     seed : int
@@ -117,12 +123,25 @@ def load_dataset(name: str, n_samples: int | None = None, noise: float | None = 
 
     if name in BUNDLED:
         if n_samples is not None or noise is not None:
-            raise ValueError(f"--n-samples and --noise only apply to the synthetic datasets ({', '.join(SYNTHETIC)})")
+            raise ValueError(
+                "--n-samples and --noise only apply to the synthetic datasets "
+                f"({', '.join(SYNTHETIC)})"
+            )
         bunch = getattr(sk, f"load_{name}")()
-        names = [str(n) for n in getattr(bunch, "feature_names", [f"x{i + 1}" for i in range(bunch.data.shape[1])])]
+        names = [
+            str(n)
+            for n in getattr(
+                bunch, "feature_names", [f"x{i + 1}" for i in range(bunch.data.shape[1])]
+            )
+        ]
+        n_rows, n_columns = bunch.data.shape
+        description = f"scikit-learn's {name} ({n_rows} samples, {n_columns} features)"
         return Dataset(
-            np.asarray(bunch.data, dtype=float), np.asarray(bunch.target), names, "target",
-            f"scikit-learn's {name} ({bunch.data.shape[0]} samples, {bunch.data.shape[1]} features)",
+            np.asarray(bunch.data, dtype=float),
+            np.asarray(bunch.target),
+            names,
+            "target",
+            description,
             [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None,
         )
     n_samples = 3000 if n_samples is None else n_samples
@@ -138,7 +157,9 @@ def load_dataset(name: str, n_samples: int | None = None, noise: float | None = 
     elif name == "circles":
         x, y = sk.make_circles(n_samples=n_samples, noise=noise, factor=0.5, random_state=seed_int)
     elif name == "blobs":
-        x, y = sk.make_blobs(n_samples=n_samples, centers=3, cluster_std=1.0 + 5 * noise, random_state=seed_int)
+        x, y = sk.make_blobs(
+            n_samples=n_samples, centers=3, cluster_std=1.0 + 5 * noise, random_state=seed_int
+        )
     elif name == "spirals":
         x, y = _spirals(n_samples, noise, rng)
     else:
@@ -154,7 +175,12 @@ def _number(text: str) -> float | None:
     return value
 
 
-def load_csv(path: str | os.PathLike, target: str, feature_names: list[str] | None = None, require_target: bool = True) -> Dataset:
+def load_csv(
+    path: str | os.PathLike,
+    target: str,
+    feature_names: list[str] | None = None,
+    require_target: bool = True,
+) -> Dataset:
     """Read a CSV file with a header row.
 
     Parameters
@@ -178,7 +204,9 @@ def load_csv(path: str | os.PathLike, target: str, feature_names: list[str] | No
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except UnicodeDecodeError:
-        raise ValueError(f"{path} is not UTF-8 text; a CSV file with a header row is expected") from None
+        raise ValueError(
+            f"{path} is not UTF-8 text; a CSV file with a header row is expected"
+        ) from None
     except csv.Error as error:
         raise ValueError(f"{path} is not a readable CSV file: {error}") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
@@ -192,14 +220,19 @@ def load_csv(path: str | os.PathLike, target: str, feature_names: list[str] | No
         raise ValueError(f"{path} has a header but no data rows")
     if target is not None and target not in header:
         if require_target:
-            raise ValueError(f"{path} has no column {target!r}; its columns are: {', '.join(header)}")
+            raise ValueError(
+                f"{path} has no column {target!r}; its columns are: {', '.join(header)}"
+            )
         target = None
     if feature_names is None:
         feature_names = [name for name in header if name != target]
     else:
         missing = [name for name in feature_names if name not in header]
         if missing:
-            raise ValueError(f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} the model was trained on")
+            raise ValueError(
+                f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} "
+                "the model was trained on"
+            )
     if not feature_names:
         raise ValueError(f"{path} has no feature columns besides the target {target!r}")
     feature_index = [header.index(name) for name in feature_names]
@@ -207,23 +240,39 @@ def load_csv(path: str | os.PathLike, target: str, feature_names: list[str] | No
     labels = []
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise ValueError(f"{path}, line {line}: {len(row)} values, but the header has {len(header)} columns")
+            raise ValueError(
+                f"{path}, line {line}: {len(row)} values, but the header has {len(header)} columns"
+            )
         for column, index in enumerate(feature_index):
             text = row[index].strip()
             if text.lower() in _MISSING:
-                raise ValueError(f"{path}, column {feature_names[column]!r}, line {line}: missing value {text!r}; features must all be numbers")
+                raise ValueError(
+                    f"{path}, column {feature_names[column]!r}, line {line}: "
+                    f"missing value {text!r}; features must all be numbers"
+                )
             value = _number(text)
             if value is None or not math.isfinite(value):
-                raise ValueError(f"{path}, column {feature_names[column]!r}, line {line}: {text!r} is not a finite number")
+                raise ValueError(
+                    f"{path}, column {feature_names[column]!r}, line {line}: "
+                    f"{text!r} is not a finite number"
+                )
             x[line - 2, column] = value
         if target is not None:
             text = row[header.index(target)].strip()
             if text.lower() in _MISSING:
-                raise ValueError(f"{path}, column {target!r}, line {line}: missing target value {text!r}")
+                raise ValueError(
+                    f"{path}, column {target!r}, line {line}: missing target value {text!r}"
+                )
             labels.append(text)
     y = np.array(labels)
     if target is not None:
         numbers = [_number(text) for text in labels]
         if all(value is not None and math.isfinite(value) for value in numbers):
             y = np.array(numbers, dtype=float)
-    return Dataset(x, y, feature_names, target or "", f"{os.path.basename(path)} ({x.shape[0]} rows, {x.shape[1]} features)")
+    return Dataset(
+        x,
+        y,
+        feature_names,
+        target or "",
+        f"{os.path.basename(path)} ({x.shape[0]} rows, {x.shape[1]} features)",
+    )

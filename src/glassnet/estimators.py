@@ -165,8 +165,12 @@ class _NeuralNetworkEstimator(BaseEstimator):
             "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1),
             "early_stopping": check_bool(self.early_stopping, "early_stopping"),
             "validation_fraction": check_float(
-                self.validation_fraction, "validation_fraction", minimum=0.0, maximum=1.0,
-                include_minimum=False, include_maximum=False,
+                self.validation_fraction,
+                "validation_fraction",
+                minimum=0.0,
+                maximum=1.0,
+                include_minimum=False,
+                include_maximum=False,
             ),
             "verbose": check_int(verbose, "verbose", minimum=0),
             "warm_start": check_bool(self.warm_start, "warm_start"),
@@ -180,7 +184,9 @@ class _NeuralNetworkEstimator(BaseEstimator):
             nesterov = bool(self.nesterov) and momentum > 0
             return SGD(self.learning_rate, momentum=momentum, nesterov=nesterov)
         if self.solver == "adamw":
-            return AdamW(self.learning_rate, self.weight_decay, self.beta_1, self.beta_2, self.epsilon)
+            return AdamW(
+                self.learning_rate, self.weight_decay, self.beta_1, self.beta_2, self.epsilon
+            )
         return Adam(self.learning_rate, self.beta_1, self.beta_2, self.epsilon)
 
     def _build_network(
@@ -257,8 +263,14 @@ class _NeuralNetworkEstimator(BaseEstimator):
         start = len(network.history)
         try:
             network.train(
-                x_train, t_train, epochs=epochs, batch_size=batch_size, shuffle=params["shuffle"],
-                validation_data=validation, verbose=params["verbose"], sample_weight=w_train,
+                x_train,
+                t_train,
+                epochs=epochs,
+                batch_size=batch_size,
+                shuffle=params["shuffle"],
+                validation_data=validation,
+                verbose=params["verbose"],
+                sample_weight=w_train,
                 early_stopping=early,
             )
         finally:
@@ -333,8 +345,14 @@ class _NeuralNetworkEstimator(BaseEstimator):
         hidden = self.network_.layers[:-1]
         if not hidden:
             raise ValueError("this network has no hidden layer (hidden_layer_sizes is empty)")
-        if isinstance(layer, bool) or not isinstance(layer, numbers.Integral) or not -len(hidden) <= layer < len(hidden):
-            raise ValueError(f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], got {layer!r}")
+        if (
+            isinstance(layer, bool)
+            or not isinstance(layer, numbers.Integral)
+            or not -len(hidden) <= layer < len(hidden)
+        ):
+            raise ValueError(
+                f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], got {layer!r}"
+            )
         return infer(hidden[: range(len(hidden))[layer] + 1], X)
 
     @property
@@ -370,7 +388,9 @@ class _NeuralNetworkEstimator(BaseEstimator):
             )
         params = {name: _json_param(value) for name, value in self.get_params().items()}
         if not (params["random_state"] is None or isinstance(params["random_state"], int)):
-            params["random_state"] = None  # a generator cannot be written; its state is the network's
+            params["random_state"] = (
+                None  # a generator cannot be written; its state is the network's
+            )
         names = getattr(self, "feature_names_in_", None)
         fitted: dict[str, Any] = {
             "params": params,
@@ -501,7 +521,10 @@ class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
     def _output_activation(self, loss: str, n_outputs: int) -> str:
         if loss == "cross_entropy":
             fused = "sigmoid" if n_outputs == 1 else "softmax"
-            if self.output_activation is not None and activations.get(self.output_activation).name != fused:
+            if (
+                self.output_activation is not None
+                and activations.get(self.output_activation).name != fused
+            ):
                 raise ValueError(
                     f"output_activation={self.output_activation!r} does not go with loss='cross_entropy', "
                     f"which uses a {fused!r} output for {len(self.classes_)} classes; leave it None"
@@ -559,7 +582,9 @@ class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
         """
         if not hasattr(self, "network_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=True, classes=classes)
+        return self._rollback_on_error(
+            self._fit, X, y, sample_weight, incremental=True, classes=classes
+        )
 
     def predict_proba(self, X):
         """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""

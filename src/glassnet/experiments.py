@@ -44,16 +44,25 @@ def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2):
 def seed_network(random_state=None) -> NeuralNetwork:
     """The post's network: sigmoid everywhere, its initialisation, ``"mse"``, SGD at 0.01."""
     return NeuralNetwork.from_sizes(
-        SEED_SIZES, activation="sigmoid", output_activation="sigmoid", weight_init="seed",
-        loss="mse", optimizer=SGD(learning_rate=0.01), random_state=random_state,
+        SEED_SIZES,
+        activation="sigmoid",
+        output_activation="sigmoid",
+        weight_init="seed",
+        loss="mse",
+        optimizer=SGD(learning_rate=0.01),
+        random_state=random_state,
     )
 
 
 def modern_network(random_state=None) -> NeuralNetwork:
     """The same shape with ReLU, He initialisation, softmax cross-entropy and Adam (lr 0.01)."""
     return NeuralNetwork.from_sizes(
-        SEED_SIZES, activation="relu", weight_init="he_uniform", loss="cross_entropy",
-        optimizer=Adam(learning_rate=0.01), random_state=random_state,
+        SEED_SIZES,
+        activation="relu",
+        weight_init="he_uniform",
+        loss="cross_entropy",
+        optimizer=Adam(learning_rate=0.01),
+        random_state=random_state,
     )
 
 

@@ -90,12 +90,16 @@ def gradcheck(
     for index, layer in enumerate(net.layers):
         for name, array in (("weights", layer.weights), ("bias", layer.bias)):
             where = _slice_of(net.parameters, array)
-            errors[f"layers.{index}.{name}"] = _relative_error(analytic_params[where], numeric_params[where])
+            errors[f"layers.{index}.{name}"] = _relative_error(
+                analytic_params[where], numeric_params[where]
+            )
     errors["input"] = _relative_error(analytic_input, numeric_input)
     return errors if details else max(errors.values())
 
 
 def _slice_of(flat: np.ndarray, view: np.ndarray) -> slice:
     """The slice of ``flat`` that ``view`` looks at."""
-    start = (view.__array_interface__["data"][0] - flat.__array_interface__["data"][0]) // flat.itemsize
+    start = (
+        view.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
+    ) // flat.itemsize
     return slice(start, start + view.size)

@@ -226,7 +226,9 @@ def load(path: str | os.PathLike[str]) -> Any:
             return network
         return _build_estimator(content, network)
     except ModelFileError as error:
-        raise ModelFileError(f"{os.fspath(path)} is not a valid glassnet model file: {error}") from None
+        raise ModelFileError(
+            f"{os.fspath(path)} is not a valid glassnet model file: {error}"
+        ) from None
     except Exception as error:  # anything unforeseen in a hostile file is still a file error
         raise ModelFileError(
             f"{os.fspath(path)} is not a valid glassnet model file "
@@ -247,7 +249,9 @@ def _build_early_stopping(
     expect(best is None or isinstance(best, (int, float)), "malformed early_stopping.best")
     early.best = best
     best_epoch = data.get("best_epoch")  # type: ignore[union-attr]
-    early.best_epoch = None if best_epoch is None else read_int(best_epoch, "early_stopping.best_epoch")
+    early.best_epoch = (
+        None if best_epoch is None else read_int(best_epoch, "early_stopping.best_epoch")
+    )
     early.wait = read_int(data.get("wait"), "early_stopping.wait")  # type: ignore[union-attr]
     early.stopped = bool(data.get("stopped"))  # type: ignore[union-attr]
     if "early_stopping.best_parameters" in tensors:
@@ -271,10 +275,10 @@ def _read_run(training: dict, network: NeuralNetwork) -> dict[str, Any]:
     }
     expect(isinstance(run["shuffle"], bool), "training.shuffle must be a bool")
     size = run["batch_size"]
+    expect(size is None or (isinstance(size, int) and size >= 1), "malformed training.batch_size")
     expect(
-        size is None or (isinstance(size, int) and size >= 1), "malformed training.batch_size"
+        run["epoch"] == network.history.epochs, "the checkpoint's epoch does not match its history"
     )
-    expect(run["epoch"] == network.history.epochs, "the checkpoint's epoch does not match its history")
     return run
 
 
@@ -331,9 +335,19 @@ def resume(
         order=None if order is None else order.astype(np.intp),
     )
     train(
-        network, x, y, max(run["target_epochs"] - run["epoch"], 1), run["batch_size"],
-        run["shuffle"], validation_data, verbose, sample_weight=sample_weight,
-        early_stopping=early, callbacks=callbacks, checkpoint=path if checkpoint is None else checkpoint,
-        checkpoint_every=run["checkpoint_every"], resume=point,
+        network,
+        x,
+        y,
+        max(run["target_epochs"] - run["epoch"], 1),
+        run["batch_size"],
+        run["shuffle"],
+        validation_data,
+        verbose,
+        sample_weight=sample_weight,
+        early_stopping=early,
+        callbacks=callbacks,
+        checkpoint=path if checkpoint is None else checkpoint,
+        checkpoint_every=run["checkpoint_every"],
+        resume=point,
     )
     return network

@@ -322,7 +322,9 @@ class NeuralNetwork:
         widest = max(layer.n_outputs for layer in self._layers)
         chunk = max(1024, _PREDICT_BYTES // (widest * x.itemsize))
         if x.shape[0] > chunk:
-            pieces = [self._infer(x[i : i + chunk], activate_output) for i in range(0, len(x), chunk)]
+            pieces = [
+                self._infer(x[i : i + chunk], activate_output) for i in range(0, len(x), chunk)
+            ]
             return np.concatenate(pieces)
         with np.errstate(over="ignore", invalid="ignore"):
             return infer(self._layers, x, activate_output)
@@ -414,9 +416,19 @@ class NeuralNetwork:
         Returns :attr:`history`, which keeps growing over calls.
         """
         return train(
-            self, x, y, epochs, batch_size, shuffle, validation_data, verbose,
-            sample_weight=sample_weight, early_stopping=early_stopping, callbacks=callbacks,
-            checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+            self,
+            x,
+            y,
+            epochs,
+            batch_size,
+            shuffle,
+            validation_data,
+            verbose,
+            sample_weight=sample_weight,
+            early_stopping=early_stopping,
+            callbacks=callbacks,
+            checkpoint=checkpoint,
+            checkpoint_every=checkpoint_every,
         )
 
     def predict_output(self, x: object) -> np.ndarray:
@@ -499,12 +511,14 @@ class NeuralNetwork:
         """A table of the layers: shapes, activations and parameter counts."""
         rows = [("layer", "activation", "output shape", "parameters")]
         for index, layer in enumerate(self._layers):
-            rows.append((
-                f"{index}: Layer({layer.n_inputs} → {layer.n_outputs})",
-                layer.activation.name,
-                f"(None, {layer.n_outputs})",
-                f"{layer.n_parameters:,}",
-            ))
+            rows.append(
+                (
+                    f"{index}: Layer({layer.n_inputs} → {layer.n_outputs})",
+                    layer.activation.name,
+                    f"(None, {layer.n_outputs})",
+                    f"{layer.n_parameters:,}",
+                )
+            )
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
         line = "-" * (sum(widths) + 6)
         text = [line, "  ".join(cell.ljust(w) for cell, w in zip(rows[0], widths)), line]
@@ -589,9 +603,7 @@ class NeuralNetwork:
     def __repr__(self) -> str:
         sizes = [self._layers[0].n_inputs, *(layer.n_outputs for layer in self._layers)]
         shape = "-".join(map(str, sizes)) if self._layers else "empty"
-        return (
-            f"NeuralNetwork({shape}, loss={self.loss.name!r}, optimizer={self.optimizer.name!r})"
-        )
+        return f"NeuralNetwork({shape}, loss={self.loss.name!r}, optimizer={self.optimizer.name!r})"
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -30,7 +30,9 @@ def _matplotlib():
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("glassnet's plots need matplotlib: pip install 'glassnet[plot]'") from None
+        raise ImportError(
+            "glassnet's plots need matplotlib: pip install 'glassnet[plot]'"
+        ) from None
     return matplotlib, Figure, FigureCanvasAgg
 
 
@@ -48,13 +50,23 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 110) -> None:
     figure.savefig(path, dpi=dpi, facecolor=figure.get_facecolor())
 
 
-def _scatter(axes, x: np.ndarray, labels: np.ndarray, names: Sequence[str] | None, size: float = 14) -> None:
+def _scatter(
+    axes, x: np.ndarray, labels: np.ndarray, names: Sequence[str] | None, size: float = 14
+) -> None:
     classes = np.unique(labels)
     colours = _colours(len(classes))
     for index, label in enumerate(classes):
         mask = labels == label
         name = names[int(label)] if names is not None and len(names) > int(label) else str(label)
-        axes.scatter(x[mask, 0], x[mask, 1], s=size, color=colours[index], label=name, edgecolors="none", alpha=0.9)
+        axes.scatter(
+            x[mask, 0],
+            x[mask, 1],
+            s=size,
+            color=colours[index],
+            label=name,
+            edgecolors="none",
+            alpha=0.9,
+        )
 
 
 def _colours(n: int):
@@ -67,7 +79,13 @@ def _colours(n: int):
     return [cmap(i / max(n - 1, 1)) if n > 10 else cmap(i) for i in range(n)]
 
 
-def plot_data(x: np.ndarray, labels: np.ndarray, path: str | os.PathLike, title: str = "training data", class_names=None) -> None:
+def plot_data(
+    x: np.ndarray,
+    labels: np.ndarray,
+    path: str | os.PathLike,
+    title: str = "training data",
+    class_names=None,
+) -> None:
     """The first two features as a scatter plot, one colour per class, on a dark background.
 
     Parameters
@@ -83,7 +101,9 @@ def plot_data(x: np.ndarray, labels: np.ndarray, path: str | os.PathLike, title:
         if np.issubdtype(np.asarray(labels).dtype, np.integer):
             _scatter(axes, x, labels, class_names)
             if len(np.unique(labels)) <= 20:
-                legend = axes.legend(title="class", facecolor="black", edgecolor="white", labelcolor="white")
+                legend = axes.legend(
+                    title="class", facecolor="black", edgecolor="white", labelcolor="white"
+                )
                 legend.get_title().set_color("white")
         else:
             points = axes.scatter(x[:, 0], x[:, 1], c=labels, s=14, cmap="viridis")
@@ -95,14 +115,30 @@ def plot_data(x: np.ndarray, labels: np.ndarray, path: str | os.PathLike, title:
 
 
 def plot_loss(
-    history, path: str | os.PathLike, title: str = "loss per epoch", loss_name: str = "loss", validation_label: str = "validation"
+    history,
+    path: str | os.PathLike,
+    title: str = "loss per epoch",
+    loss_name: str = "loss",
+    validation_label: str = "validation",
 ) -> None:
     """Training loss per epoch, and the validation loss where there is one."""
     figure, axes = new_figure(figsize=(8, 5))
     epochs = np.arange(1, len(history.loss) + 1)
-    axes.plot(epochs, history.loss, label="training (mean over the epoch's steps)", color="#1f77b4", linewidth=1.6)
+    axes.plot(
+        epochs,
+        history.loss,
+        label="training (mean over the epoch's steps)",
+        color="#1f77b4",
+        linewidth=1.6,
+    )
     if history.val_loss:
-        axes.plot(epochs, history.val_loss, label=f"{validation_label} (after the epoch)", color="#ff7f0e", linewidth=1.6)
+        axes.plot(
+            epochs,
+            history.val_loss,
+            label=f"{validation_label} (after the epoch)",
+            color="#ff7f0e",
+            linewidth=1.6,
+        )
     if min(history.loss) > 0 and max(history.loss) / min(history.loss) > 20:
         axes.set_yscale("log")
     axes.set_xlabel("epoch")
@@ -141,15 +177,41 @@ def plot_decision_boundary(
     colours = np.array([_to_rgb(c) for c in _colours(n_classes)])
     # blend each class colour towards white where the network is unsure
     strength = (confidence - 1.0 / n_classes) / (1.0 - 1.0 / n_classes)
-    image = colours[predicted] * (0.25 + 0.45 * strength[..., None]) + (0.75 - 0.45 * strength[..., None])
-    axes.imshow(image, origin="lower", extent=(grid_x.min(), grid_x.max(), grid_y.min(), grid_y.max()), aspect="auto")
+    image = colours[predicted] * (0.25 + 0.45 * strength[..., None]) + (
+        0.75 - 0.45 * strength[..., None]
+    )
+    axes.imshow(
+        image,
+        origin="lower",
+        extent=(grid_x.min(), grid_x.max(), grid_y.min(), grid_y.max()),
+        aspect="auto",
+    )
     for boundary in range(n_classes):
-        axes.contour(grid_x, grid_y, (predicted == boundary).astype(float), levels=[0.5], colors="black", linewidths=1.2)
+        axes.contour(
+            grid_x,
+            grid_y,
+            (predicted == boundary).astype(float),
+            levels=[0.5],
+            colors="black",
+            linewidths=1.2,
+        )
     classes = np.unique(labels)
     for _index, label in enumerate(classes):
         mask = labels == label
-        name = class_names[int(label)] if class_names is not None and len(class_names) > int(label) else str(label)
-        axes.scatter(x[mask, 0], x[mask, 1], s=16, color=colours[int(label) % len(colours)], edgecolors="black", linewidths=0.4, label=name)
+        name = (
+            class_names[int(label)]
+            if class_names is not None and len(class_names) > int(label)
+            else str(label)
+        )
+        axes.scatter(
+            x[mask, 0],
+            x[mask, 1],
+            s=16,
+            color=colours[int(label) % len(colours)],
+            edgecolors="black",
+            linewidths=0.4,
+            label=name,
+        )
     if len(classes) <= 20:
         axes.legend(title="class")
     axes.set_xlabel("x₁")

@@ -29,7 +29,9 @@ def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict:
     }
 
 
-def run_study(runs: int = 20, jobs: int = 1, seed_epochs: int = 500, modern_epochs: int = 50, progress=None) -> dict:
+def run_study(
+    runs: int = 20, jobs: int = 1, seed_epochs: int = 500, modern_epochs: int = 50, progress=None
+) -> dict:
     """Train both configurations on data seeds ``0 … runs-1``; ``progress(done, total)`` per run."""
     results = []
     if jobs > 1:
@@ -46,7 +48,10 @@ def run_study(runs: int = 20, jobs: int = 1, seed_epochs: int = 500, modern_epoc
                 progress(seed + 1, runs)
     return {
         "glassnet_version": __version__,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, NumPy {np.__version__}",
+        "machine": (
+            f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+            f"NumPy {np.__version__}"
+        ),
         "seed_epochs": seed_epochs,
         "modern_epochs": modern_epochs,
         "stall_loss": experiments.STALL_LOSS,
@@ -62,16 +67,23 @@ def digest(study: dict) -> dict:
     return {
         "runs": len(runs),
         "seed_accuracy": experiments.summary(seed_acc),
-        "seed_accuracy_not_stalled": experiments.summary([r["seed_config"]["accuracy"] for r in runs if not r["seed_config"]["stalled"]] or [np.nan]),
+        "seed_accuracy_not_stalled": experiments.summary(
+            [r["seed_config"]["accuracy"] for r in runs if not r["seed_config"]["stalled"]]
+            or [np.nan]
+        ),
         "stalled": len(stalled),
         "stalled_seeds": [r["seed"] for r in stalled],
-        "stalled_accuracy": experiments.summary([r["seed_config"]["accuracy"] for r in stalled]) if stalled else None,
+        "stalled_accuracy": experiments.summary([r["seed_config"]["accuracy"] for r in stalled])
+        if stalled
+        else None,
         "modern_accuracy": experiments.summary([r["modern_config"]["accuracy"] for r in runs]),
         "svm_accuracy": experiments.summary([r["svm"] for r in runs]),
         "seed_seconds": experiments.summary([r["seed_config"]["seconds"] for r in runs]),
         "modern_seconds": experiments.summary([r["modern_config"]["seconds"] for r in runs]),
         "stall_loss": study["stall_loss"],
-        "linear_accuracy_of_stalled": [r["linear"] for r in stalled] if stalled and "linear" in stalled[0] else None,
+        "linear_accuracy_of_stalled": [r["linear"] for r in stalled]
+        if stalled and "linear" in stalled[0]
+        else None,
     }
 
 
@@ -82,7 +94,10 @@ def _plot(study: dict, path: str) -> None:
     figure, (left, right) = new_figure(1, 2, figsize=(13, 5))
     columns = [
         ("seed config\nsigmoid, MSE,\nSGD, batch 1", [r["seed_config"]["accuracy"] for r in runs]),
-        ("modern config\nReLU, cross-entropy,\nAdam, batch 32", [r["modern_config"]["accuracy"] for r in runs]),
+        (
+            "modern config\nReLU, cross-entropy,\nAdam, batch 32",
+            [r["modern_config"]["accuracy"] for r in runs],
+        ),
         ("RBF SVM\nC=10, gamma=1", [r["svm"] for r in runs]),
     ]
     jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(runs))
@@ -94,13 +109,18 @@ def _plot(study: dict, path: str) -> None:
         left.scatter(position + jitter, values, s=18, c=colours, zorder=3, alpha=0.8)
     left.set_xticks(range(len(columns)), [label for label, _ in columns], fontsize=9)
     left.set_ylabel("test accuracy")
-    left.set_title(f"Test accuracy over {len(runs)} data draws and initialisations\n(stalled seed runs in red)")
+    left.set_title(
+        f"Test accuracy over {len(runs)} data draws and initialisations\n(stalled seed runs in red)"
+    )
     left.grid(axis="y", alpha=0.3)
     for run in runs:
         stalled_run = run["seed_config"]["stalled"]
         right.plot(
-            np.arange(1, len(run["seed_config"]["loss_curve"]) + 1), run["seed_config"]["loss_curve"],
-            color="#d62728" if stalled_run else "#1f77b4", alpha=0.9 if stalled_run else 0.35, linewidth=1.2,
+            np.arange(1, len(run["seed_config"]["loss_curve"]) + 1),
+            run["seed_config"]["loss_curve"],
+            color="#d62728" if stalled_run else "#1f77b4",
+            alpha=0.9 if stalled_run else 0.35,
+            linewidth=1.2,
         )
     right.axhline(study["stall_loss"], color="grey", linestyle="--", linewidth=1)
     right.set_yscale("log")
@@ -143,31 +163,61 @@ def _list(values) -> str:
 def _markdown(study: dict, d: dict) -> str:
     s, m, v = d["seed_accuracy"], d["modern_accuracy"], d["svm_accuracy"]
     escapes = _escape_epochs(study) or [0]
-    plateau = float(np.median([r["seed_config"]["loss_curve"][min(30, len(r["seed_config"]["loss_curve"]) - 1)] for r in study["runs"]]))
+    plateau = float(
+        np.median(
+            [
+                r["seed_config"]["loss_curve"][min(30, len(r["seed_config"]["loss_curve"]) - 1)]
+                for r in study["runs"]
+            ]
+        )
+    )
     rows = "\n".join(
-        f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}{' (stalled)' if r['seed_config']['stalled'] else ''} "
+        f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}"
+        f"{' (stalled)' if r['seed_config']['stalled'] else ''} "
         f"| {r['seed_config']['final_loss']:.4f} | {r['seed_config']['seconds']:.1f} "
-        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} | {r['svm']:.4f} | {r['linear']:.4f} |"
+        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} "
+        f"| {r['svm']:.4f} | {r['linear']:.4f} |"
         for r in study["runs"]
     )
     stalled = d["stalled_accuracy"]
     stall_text = (
-        f"{d['stalled']} of {d['runs']} runs stalled (data seeds {', '.join(map(str, d['stalled_seeds']))}), "
+        f"{d['stalled']} of {d['runs']} runs stalled "
+        f"(data seeds {', '.join(map(str, d['stalled_seeds']))}), "
         f"ending at {stalled['min']:.3f}-{stalled['max']:.3f} test accuracy"
-        if stalled else f"none of the {d['runs']} runs stalled"
+        if stalled
+        else f"none of the {d['runs']} runs stalled"
     )
+    version, machine = study["glassnet_version"], study["machine"]
+    seed_row = (
+        f"| seed (sigmoid, MSE, SGD, batch 1, {study['seed_epochs']} epochs) "
+        f"| {s['median']:.4f} | {s['min']:.4f}-{s['max']:.4f} "
+        f"| {d['seed_seconds']['median']:.1f} s |"
+    )
+    modern_row = (
+        f"| modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) "
+        f"| {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} "
+        f"| {d['modern_seconds']['median']:.2f} s |"
+    )
+    stalled_runs_accuracy = _list(
+        [r["seed_config"]["accuracy"] for r in study["runs"] if r["seed_config"]["stalled"]]
+    )
+    every_run_header = (
+        "| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds "
+        "| SVM | logistic regression |"
+    )
+    cpu_minutes = d["seed_seconds"]["median"] * d["runs"] / 60
     return f"""# The seed's configuration, studied
 
-*Written by `glassnet study --runs {d['runs']}` (glassnet {study['glassnet_version']}; {study['machine']}).*
+*Written by `glassnet study --runs {d["runs"]}` (glassnet {version}; {machine}).*
 
 The blog post trains a 2-25-50-25-2 network with sigmoid activations everywhere, its own
 initialisation (weights `randn * sqrt(1/n_outputs)`, bias `randn * 0.1`), the squared error
 `½·Σ(a − y)²`, and plain gradient descent one sample at a time (learning rate 0.01, the
-training set in a fixed order) for {study['seed_epochs']} epochs on `make_moons(3000, noise=0.2)`,
-split 80/20. It reports "above 97%" test accuracy. Here it is run on data seeds 0-{d['runs'] - 1}
+training set in a fixed order) for {study["seed_epochs"]} epochs on `make_moons(3000, noise=0.2)`,
+split 80/20. It reports "above 97%" test accuracy. Here it is run on data seeds 0-{d["runs"] - 1}
 (the same seed drives the data, the split and the initialisation), beside a modern configuration
 of the same network (ReLU, He initialisation, softmax cross-entropy, Adam with learning rate 0.01,
-batches of 32, {study['modern_epochs']} epochs), an RBF SVM (`C=10, gamma=1`) that shows what
+batches of 32, {study["modern_epochs"]} epochs), an RBF SVM (`C=10, gamma=1`) that shows what
 each data draw allows, and a logistic regression that shows what a straight boundary gets.
 
 ![accuracy distributions and loss curves](seed-study.png)
@@ -176,30 +226,30 @@ each data draw allows, and a logistic regression that shows what a straight boun
 
 | configuration | median test accuracy | range | median training time |
 | --- | --- | --- | --- |
-| seed (sigmoid, MSE, SGD, batch 1, {study['seed_epochs']} epochs) | {s['median']:.4f} | {s['min']:.4f}-{s['max']:.4f} | {d['seed_seconds']['median']:.1f} s |
-| modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) | {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} | {d['modern_seconds']['median']:.2f} s |
-| RBF SVM | {v['median']:.4f} | {v['min']:.4f}-{v['max']:.4f} | |
+{seed_row}
+{modern_row}
+| RBF SVM | {v["median"]:.4f} | {v["min"]:.4f}-{v["max"]:.4f} | |
 
 - **The seed's configuration is fragile.** {stall_text}. The right panel shows why: *every*
   run's loss drops within a few epochs to a plateau near {plateau:.2f} (by epoch 30 the median
   run is at {plateau:.3f}) and stays there for a long time; the runs that learn leave it between
   epoch {min(escapes)} and epoch {max(escapes)} (median {int(np.median(escapes))}), falling to
-  0.02-0.03. The stalled runs are the ones that have not left it by epoch {study['seed_epochs']}.
+  0.02-0.03. The stalled runs are the ones that have not left it by epoch {study["seed_epochs"]}.
   On the plateau the network separates the moons with little more than a straight line: on the
-  stalled runs' splits a logistic regression scores {_list(d['linear_accuracy_of_stalled'])},
-  the stalled runs {_list([r['seed_config']['accuracy'] for r in study['runs'] if r['seed_config']['stalled']])}.
-  A run counts as stalled when its final training loss is above {d['stall_loss']}.
+  stalled runs' splits a logistic regression scores {_list(d["linear_accuracy_of_stalled"])},
+  the stalled runs {stalled_runs_accuracy}.
+  A run counts as stalled when its final training loss is above {d["stall_loss"]}.
 - **When it does not stall it matches the data's limit**: the median of the runs that learned is
-  {d['seed_accuracy_not_stalled']['median']:.4f}, in line with the SVM.
+  {d["seed_accuracy_not_stalled"]["median"]:.4f}, in line with the SVM.
 - **The modern configuration never stalls here** and gets there in a fraction of the time: a
-  median of {m['median']:.4f} in {d['modern_seconds']['median']:.2f} s against
-  {d['seed_seconds']['median']:.1f} s.
+  median of {m["median"]:.4f} in {d["modern_seconds"]["median"]:.2f} s against
+  {d["seed_seconds"]["median"]:.1f} s.
 
 ## Every run
 
-| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds | SVM | logistic regression |
+{every_run_header}
 | --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 
-Rerun with `glassnet study --runs {d['runs']} --jobs 2` (about {d['seed_seconds']['median'] * d['runs'] / 60:.0f} CPU-minutes).
+Rerun with `glassnet study --runs {d["runs"]} --jobs 2` (about {cpu_minutes:.0f} CPU-minutes).
 """

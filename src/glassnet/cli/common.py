@@ -70,7 +70,9 @@ def write_history(history: History, path: str) -> None:
         writer = csv.writer(handle)
         writer.writerow(["epoch", *columns])
         for epoch in range(len(history.loss)):
-            writer.writerow([epoch + 1, *(repr(float(getattr(history, name)[epoch])) for name in columns)])
+            writer.writerow(
+                [epoch + 1, *(repr(float(getattr(history, name)[epoch])) for name in columns)]
+            )
 
 
 def write_json(data: dict, path: str) -> None:

@@ -8,23 +8,51 @@ import time
 
 from .. import experiments, plotting
 from ..io import save
-from .common import say, seed_study_digest, staging, train_quietly, versions, write_history, write_json
+from .common import (
+    say,
+    seed_study_digest,
+    staging,
+    train_quietly,
+    versions,
+    write_history,
+    write_json,
+)
+
 
 def run_demo(args: argparse.Namespace) -> int:
     seed = args.seed
     x_train, x_test, y_train, y_test = experiments.moons_split(seed)
     network = experiments.seed_network(seed)
-    network.metadata = {"cli": {"task": "classification", "features": ["x1", "x2"], "target": "class", "classes": [0, 1], "standardize": None}}
+    network.metadata = {
+        "cli": {
+            "task": "classification",
+            "features": ["x1", "x2"],
+            "target": "class",
+            "classes": [0, 1],
+            "standardize": None,
+        }
+    }
     say(f"glassnet demo: the blog post's experiment, seed {seed}")
     say("  data: make_moons(n_samples=3000, noise=0.2), 2400 training and 600 test samples")
     say("  network: 2-25-50-25-2, sigmoid everywhere, the post's initialisation, squared error,")
     say(f"           SGD with learning rate 0.01, one sample per step, {args.epochs} epochs")
     with staging(args.out) as stage:
-        plotting.plot_data(x_train, y_train, os.path.join(stage, "data.png"), title=f"moons: the {len(y_train)} training samples")
+        plotting.plot_data(
+            x_train,
+            y_train,
+            os.path.join(stage, "data.png"),
+            title=f"moons: the {len(y_train)} training samples",
+        )
         started = time.perf_counter()
         interrupted = train_quietly(
-            network, x_train, y_train, epochs=args.epochs, batch_size=1, shuffle=False,
-            validation_data=(x_test, y_test), verbose=0 if args.quiet else 1,
+            network,
+            x_train,
+            y_train,
+            epochs=args.epochs,
+            batch_size=1,
+            shuffle=False,
+            validation_data=(x_test, y_test),
+            verbose=0 if args.quiet else 1,
         )
         seconds = time.perf_counter() - started
         accuracy = network.accuracy(x_test, y_test)
@@ -33,58 +61,90 @@ def run_demo(args: argparse.Namespace) -> int:
         stalled = final_loss > experiments.STALL_LOSS
         steps = network.optimizer.iterations
         say(f"test accuracy: {accuracy:.4f}")
-        say(f"training time: {seconds:.1f} s for {len(history)} epochs ({1e6 * seconds / max(steps, 1):.1f} µs per step, validation included)")
+        per_step = 1e6 * seconds / max(steps, 1)
+        say(
+            f"training time: {seconds:.1f} s for {len(history)} epochs "
+            f"({per_step:.1f} µs per step, validation included)"
+        )
         for line in _where_it_sits(accuracy, final_loss, stalled, len(history)):
             say(line)
         plotting.plot_loss(
-            history, os.path.join(stage, "loss.png"), title="seed configuration: loss per epoch",
-            loss_name="½·Σ(a − y)² per sample (mse)", validation_label="test set, held out",
+            history,
+            os.path.join(stage, "loss.png"),
+            title="seed configuration: loss per epoch",
+            loss_name="½·Σ(a − y)² per sample (mse)",
+            validation_label="test set, held out",
         )
         plotting.plot_decision_boundary(
-            network.predict_proba, x_test, y_test, os.path.join(stage, "decision_boundary.png"),
-            title=f"learned decision boundary, with the {len(y_test)} test points (accuracy {accuracy:.3f})",
+            network.predict_proba,
+            x_test,
+            y_test,
+            os.path.join(stage, "decision_boundary.png"),
+            title=(
+                f"learned decision boundary, with the {len(y_test)} test points "
+                f"(accuracy {accuracy:.3f})"
+            ),
         )
         save(network, os.path.join(stage, "model.safetensors"))
         write_history(history, os.path.join(stage, "history.csv"))
-        write_json({
-            "experiment": "blog post seed: 2-25-50-25-2 sigmoid, seed init, mse, SGD lr 0.01, batch 1",
-            "test_accuracy": accuracy,
-            "final_training_loss": final_loss,
-            "final_validation_loss": history.val_loss[-1] if history.val_loss else None,
-            "stalled": bool(stalled),
-            "epochs": len(history),
-            "interrupted": interrupted,
-            "training_seconds": seconds,
-            "seconds_per_step": seconds / max(steps, 1),
-            "seed": seed,
-            "versions": versions(),
-        }, os.path.join(stage, "metrics.json"))
-    say(f"wrote data.png, loss.png, decision_boundary.png, model.safetensors, metrics.json and history.csv to {args.out}")
+        write_json(
+            {
+                "experiment": (
+                    "blog post seed: 2-25-50-25-2 sigmoid, seed init, mse, SGD lr 0.01, batch 1"
+                ),
+                "test_accuracy": accuracy,
+                "final_training_loss": final_loss,
+                "final_validation_loss": history.val_loss[-1] if history.val_loss else None,
+                "stalled": bool(stalled),
+                "epochs": len(history),
+                "interrupted": interrupted,
+                "training_seconds": seconds,
+                "seconds_per_step": seconds / max(steps, 1),
+                "seed": seed,
+                "versions": versions(),
+            },
+            os.path.join(stage, "metrics.json"),
+        )
+    say(
+        "wrote data.png, loss.png, decision_boundary.png, model.safetensors, metrics.json and "
+        f"history.csv to {args.out}"
+    )
     return 0
 
 
 def _where_it_sits(accuracy: float, final_loss: float, stalled: bool, epochs: int) -> list[str]:
     digest = seed_study_digest()
     if epochs < 500:
-        return [f"(after {epochs} epochs instead of the post's 500 this run cannot be compared with the study of full runs)"]
+        return [
+            f"(after {epochs} epochs instead of the post's 500 this run cannot be compared with "
+            "the study of full runs)"
+        ]
     lines = []
     if stalled:
         lines.append(
             f"this run STALLED on the plateau: its final training loss {final_loss:.4f} is above "
-            f"{experiments.STALL_LOSS} (runs that learn the moons end near 0.02-0.03); try another --seed"
+            f"{experiments.STALL_LOSS} (runs that learn the moons end near 0.02-0.03); "
+            "try another --seed"
         )
     else:
-        lines.append(f"this run did not stall: final training loss {final_loss:.4f} (stalled runs stay near 0.09)")
+        lines.append(
+            f"this run did not stall: final training loss {final_loss:.4f} "
+            "(stalled runs stay near 0.09)"
+        )
     if digest:
         s = digest["seed_accuracy"]
         stalled_range = digest.get("stalled_accuracy")
-        stall_text = (
-            f"{digest['stalled']} of {digest['runs']} stalled at {stalled_range['min']:.3f}-{stalled_range['max']:.3f}"
-            if stalled_range else f"none of {digest['runs']} stalled"
-        )
+        if stalled_range:
+            stall_text = (
+                f"{digest['stalled']} of {digest['runs']} stalled at "
+                f"{stalled_range['min']:.3f}-{stalled_range['max']:.3f}"
+            )
+        else:
+            stall_text = f"none of {digest['runs']} stalled"
         lines.append(
-            f"over {digest['runs']} data draws and initialisations (docs/seed-study.md) this configuration "
-            f"reached a median of {s['median']:.4f} (range {s['min']:.3f}-{s['max']:.3f}); {stall_text}"
+            f"over {digest['runs']} data draws and initialisations (docs/seed-study.md) this "
+            f"configuration reached a median of {s['median']:.4f} "
+            f"(range {s['min']:.3f}-{s['max']:.3f}); {stall_text}"
         )
         place = "below" if accuracy < s["median"] else "at or above"
         lines.append(f"this run's {accuracy:.4f} is {place} that median")

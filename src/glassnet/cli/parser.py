@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
 
 import numpy as np
 
@@ -72,7 +71,9 @@ def _hidden(text: str) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated layer sizes like 25,50,25, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated layer sizes like 25,50,25, got {text!r}"
+        ) from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
     return sizes
@@ -81,7 +82,9 @@ def _hidden(text: str) -> tuple[int, ...]:
 def _name_in(registry_names, kind: str):
     def parse(text: str) -> str:
         if text.lower() not in registry_names():
-            raise argparse.ArgumentTypeError(f"unknown {kind} {text!r}; choose from {', '.join(registry_names())}")
+            raise argparse.ArgumentTypeError(
+                f"unknown {kind} {text!r}; choose from {', '.join(registry_names())}"
+            )
         return text.lower()
 
     return parse
@@ -90,7 +93,9 @@ def _name_in(registry_names, kind: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="glassnet",
-        description="glassnet: a fully-connected neural network on NumPy where every value can be checked.",
+        description=(
+            "glassnet: a fully-connected neural network on NumPy where every value can be checked."
+        ),
         formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
@@ -98,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.required = True
 
     demo = commands.add_parser(
-        "demo", formatter_class=_Formatter, help="the blog post's experiment, end to end",
+        "demo",
+        formatter_class=_Formatter,
+        help="the blog post's experiment, end to end",
         description=(
             "Reproduce the blog post's experiment: make_moons(3000, noise=0.2), 80/20 split, a\n"
             "2-25-50-25-2 sigmoid network with the post's initialisation, squared error, learning\n"
@@ -107,67 +114,192 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     demo.add_argument("--out", default=os.path.join("runs", "demo"), help="folder for the outputs")
-    demo.add_argument("--seed", type=_non_negative_int, default=1, help="draws the data, the split and the initial weights")
-    demo.add_argument("--epochs", type=_positive_int, default=500, help="passes over the training set (the post: 500)")
+    demo.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=1,
+        help="draws the data, the split and the initial weights",
+    )
+    demo.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=500,
+        help="passes over the training set (the post: 500)",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=run_demo)
 
     train = commands.add_parser(
-        "train", formatter_class=_Formatter, help="train on a CSV file or a built-in dataset",
-        description="Train a network on your CSV file (header row, numeric features) or a built-in dataset.",
+        "train",
+        formatter_class=_Formatter,
+        help="train on a CSV file or a built-in dataset",
+        description=(
+            "Train a network on your CSV file (header row, numeric features) or a built-in dataset."
+        ),
     )
     source = train.add_argument_group("data")
     source.add_argument("--data", metavar="CSV", help="a CSV file with a header row")
-    source.add_argument("--target", metavar="COLUMN", help="the column to predict (required with --data)")
+    source.add_argument(
+        "--target", metavar="COLUMN", help="the column to predict (required with --data)"
+    )
     source.add_argument("--dataset", choices=BUILTIN, help="a built-in dataset instead of --data")
-    source.add_argument("--n-samples", type=_positive_int, default=None, help="samples of a synthetic dataset (default 3000)")
-    source.add_argument("--noise", type=_non_negative_float, default=None, help="noise of a synthetic dataset (default 0.2 for moons, 0.1 otherwise)")
-    source.add_argument("--task", choices=("auto", "classification", "regression"), default="auto",
-                        help="auto: text labels or at most 20 distinct integers mean classification")
-    source.add_argument("--validation-split", type=_fraction, default=0.2, help="fraction held out to validate on after every epoch")
-    source.add_argument("--standardize", action="store_true", help="scale features to mean 0 and standard deviation 1 (statistics of the training part, saved with the model)")
+    source.add_argument(
+        "--n-samples",
+        type=_positive_int,
+        default=None,
+        help="samples of a synthetic dataset (default 3000)",
+    )
+    source.add_argument(
+        "--noise",
+        type=_non_negative_float,
+        default=None,
+        help="noise of a synthetic dataset (default 0.2 for moons, 0.1 otherwise)",
+    )
+    source.add_argument(
+        "--task",
+        choices=("auto", "classification", "regression"),
+        default="auto",
+        help="auto: text labels or at most 20 distinct integers mean classification",
+    )
+    source.add_argument(
+        "--validation-split",
+        type=_fraction,
+        default=0.2,
+        help="fraction held out to validate on after every epoch",
+    )
+    source.add_argument(
+        "--standardize",
+        action="store_true",
+        help=(
+            "scale features to mean 0 and standard deviation 1 (statistics of the training part, "
+            "saved with the model)"
+        ),
+    )
     model = train.add_argument_group("network")
-    model.add_argument("--hidden", type=_hidden, default=(25, 50, 25), help="hidden layer sizes, comma-separated ('none' for no hidden layer)")
-    model.add_argument("--activation", type=_name_in(activations.names, "activation"), default="relu",
-                       help=f"hidden activation: {', '.join(activations.names())}")
-    model.add_argument("--loss", type=_name_in(losses.names, "loss"), default=None,
-                       help="default: cross_entropy for classification, mse for regression; also " + ", ".join(losses.names()))
-    model.add_argument("--optimizer", type=_name_in(optimizers.names, "optimizer"), default="adam", help=", ".join(optimizers.names()))
-    model.add_argument("--lr", type=_positive_float, default=None, help="learning rate (default: the optimizer's, 0.01 for sgd, 0.001 for adam)")
+    model.add_argument(
+        "--hidden",
+        type=_hidden,
+        default=(25, 50, 25),
+        help="hidden layer sizes, comma-separated ('none' for no hidden layer)",
+    )
+    model.add_argument(
+        "--activation",
+        type=_name_in(activations.names, "activation"),
+        default="relu",
+        help=f"hidden activation: {', '.join(activations.names())}",
+    )
+    model.add_argument(
+        "--loss",
+        type=_name_in(losses.names, "loss"),
+        default=None,
+        help="default: cross_entropy for classification, mse for regression; also "
+        + ", ".join(losses.names()),
+    )
+    model.add_argument(
+        "--optimizer",
+        type=_name_in(optimizers.names, "optimizer"),
+        default="adam",
+        help=", ".join(optimizers.names()),
+    )
+    model.add_argument(
+        "--lr",
+        type=_positive_float,
+        default=None,
+        help="learning rate (default: the optimizer's, 0.01 for sgd, 0.001 for adam)",
+    )
     model.add_argument("--momentum", type=_fraction, default=0.0, help="momentum, for sgd")
-    model.add_argument("--l2", type=_non_negative_float, default=0.0, help="L2 penalty on the weights")
-    model.add_argument("--batch-size", type=_positive_int, default=32, help="samples per step (1: the post's per-sample descent)")
-    model.add_argument("--epochs", type=_positive_int, default=100, help="passes over the training data")
-    model.add_argument("--seed", type=_non_negative_int, default=0, help="draws the split, the initial weights and the shuffling")
-    model.add_argument("--dtype", choices=("float64", "float32"), default="float64", help="floating-point precision")
+    model.add_argument(
+        "--l2", type=_non_negative_float, default=0.0, help="L2 penalty on the weights"
+    )
+    model.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        help="samples per step (1: the post's per-sample descent)",
+    )
+    model.add_argument(
+        "--epochs", type=_positive_int, default=100, help="passes over the training data"
+    )
+    model.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        default=0,
+        help="draws the split, the initial weights and the shuffling",
+    )
+    model.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="floating-point precision",
+    )
     run = train.add_argument_group("run")
     run.add_argument("--out", default=os.path.join("runs", "train"), help="folder for the outputs")
-    run.add_argument("--checkpoint", metavar="PATH", default=None, help="save a checkpoint here while training (Ctrl-C saves one too)")
-    run.add_argument("--checkpoint-every", type=_positive_int, default=1, help="epochs between checkpoints")
-    run.add_argument("--resume", metavar="CHECKPOINT", default=None,
-                     help="continue the run a checkpoint was saved from (its data and settings are reused)")
+    run.add_argument(
+        "--checkpoint",
+        metavar="PATH",
+        default=None,
+        help="save a checkpoint here while training (Ctrl-C saves one too)",
+    )
+    run.add_argument(
+        "--checkpoint-every", type=_positive_int, default=1, help="epochs between checkpoints"
+    )
+    run.add_argument(
+        "--resume",
+        metavar="CHECKPOINT",
+        default=None,
+        help="continue the run a checkpoint was saved from (its data and settings are reused)",
+    )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=run_train)
 
-    predict = commands.add_parser("predict", formatter_class=_Formatter, help="predict for the rows of a CSV file",
-                                  description="Predict with a saved model for every row of a CSV file (same feature columns as in training).")
+    predict = commands.add_parser(
+        "predict",
+        formatter_class=_Formatter,
+        help="predict for the rows of a CSV file",
+        description=(
+            "Predict with a saved model for every row of a CSV file (same feature columns as in "
+            "training)."
+        ),
+    )
     predict.add_argument("model", help="a model file saved by glassnet")
     predict.add_argument("data", help="a CSV file with a header row")
-    predict.add_argument("--output", metavar="FILE", default=None, help="write the predictions there as CSV (default: standard output)")
+    predict.add_argument(
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="write the predictions there as CSV (default: standard output)",
+    )
     predict.set_defaults(handler=run_predict)
 
-    evaluate = commands.add_parser("evaluate", formatter_class=_Formatter, help="score a saved model on a labelled CSV file",
-                                   description="Score a saved model on a CSV file that has the target column; prints JSON.")
+    evaluate = commands.add_parser(
+        "evaluate",
+        formatter_class=_Formatter,
+        help="score a saved model on a labelled CSV file",
+        description="Score a saved model on a CSV file that has the target column; prints JSON.",
+    )
     evaluate.add_argument("model", help="a model file saved by glassnet")
     evaluate.add_argument("data", help="a CSV file with a header row")
-    evaluate.add_argument("--target", required=True, metavar="COLUMN", help="the column holding the true values")
+    evaluate.add_argument(
+        "--target", required=True, metavar="COLUMN", help="the column holding the true values"
+    )
     evaluate.set_defaults(handler=run_evaluate)
 
-    study = commands.add_parser("study", formatter_class=_Formatter, help="the seed's configuration over many seeds",
-                                description="Train the post's configuration and a modern one on data seeds 0..RUNS-1 and write seed-study.md/.png/.json.")
+    study = commands.add_parser(
+        "study",
+        formatter_class=_Formatter,
+        help="the seed's configuration over many seeds",
+        description=(
+            "Train the post's configuration and a modern one on data seeds 0..RUNS-1 and write "
+            "seed-study.md/.png/.json."
+        ),
+    )
     study.add_argument("--runs", type=_positive_int, default=20, help="data seeds to run")
     study.add_argument("--jobs", type=_positive_int, default=1, help="processes to run in parallel")
-    study.add_argument("--epochs", type=_positive_int, default=500, help="epochs of the seed configuration")
-    study.add_argument("--out", default="docs", help="folder for seed-study.md, seed-study.png and seed-study.json")
+    study.add_argument(
+        "--epochs", type=_positive_int, default=500, help="epochs of the seed configuration"
+    )
+    study.add_argument(
+        "--out", default="docs", help="folder for seed-study.md, seed-study.png and seed-study.json"
+    )
     study.set_defaults(handler=run_study)
     return parser

@@ -7,7 +7,6 @@ import csv
 import io as text_io
 import json
 import sys
-from typing import Any
 
 import numpy as np
 
@@ -18,6 +17,7 @@ from ..io import load
 from ..network import NeuralNetwork
 from .common import CommandError, say
 
+
 def _model_inputs(model_path: str, data_path: str, target: str | None):
     """Load a model and the matching columns of a CSV file → (model, x, y_raw, info)."""
     model = load(model_path)
@@ -26,19 +26,31 @@ def _model_inputs(model_path: str, data_path: str, target: str | None):
         features = info["features"] if info else None
         dataset = load_csv(data_path, target, features, require_target=target is not None)
         if info is None and dataset.x.shape[1] != model.n_inputs:
-            raise CommandError(f"{data_path} has {dataset.x.shape[1]} feature columns; the model takes {model.n_inputs}")
+            raise CommandError(
+                f"{data_path} has {dataset.x.shape[1]} feature columns; "
+                f"the model takes {model.n_inputs}"
+            )
         x = dataset.x
         if info and info.get("standardize"):
             x = (x - np.array(info["standardize"]["mean"])) / np.array(info["standardize"]["scale"])
         task = model.task or ("classification" if model.loss.for_classification else None)
         if task is None:
-            raise CommandError("this model does not say whether it is a classifier; it was never trained")
-        classes = info["classes"] if info and info.get("classes") is not None else (list(range(model.n_classes)) if task == "classification" else None)
+            raise CommandError(
+                "this model does not say whether it is a classifier; it was never trained"
+            )
+        classes = (
+            info["classes"]
+            if info and info.get("classes") is not None
+            else (list(range(model.n_classes)) if task == "classification" else None)
+        )
         return model, x, dataset.y, {"task": task, "classes": classes, "kind": "network"}
     features = list(model.feature_names_in_) if hasattr(model, "feature_names_in_") else None
     dataset = load_csv(data_path, target, features, require_target=target is not None)
     if features is None and dataset.x.shape[1] != model.n_features_in_:
-        raise CommandError(f"{data_path} has {dataset.x.shape[1]} feature columns; the model takes {model.n_features_in_}")
+        raise CommandError(
+            f"{data_path} has {dataset.x.shape[1]} feature columns; "
+            f"the model takes {model.n_features_in_}"
+        )
     task = "classification" if hasattr(model, "classes_") else "regression"
     classes = model.classes_.tolist() if task == "classification" else None
     return model, dataset.x, dataset.y, {"task": task, "classes": classes, "kind": "estimator"}
@@ -48,11 +60,15 @@ def _predict(model, x, info):
     if info["kind"] == "estimator":
         if info["task"] == "classification":
             probabilities = model.predict_proba(x)
-            return np.asarray(info["classes"], dtype=object)[probabilities.argmax(axis=1)], probabilities
+            return np.asarray(info["classes"], dtype=object)[
+                probabilities.argmax(axis=1)
+            ], probabilities
         return model.predict(x), None
     if info["task"] == "classification":
         probabilities = model.predict_proba(x)
-        return np.asarray(info["classes"], dtype=object)[probabilities.argmax(axis=1)], probabilities
+        return np.asarray(info["classes"], dtype=object)[
+            probabilities.argmax(axis=1)
+        ], probabilities
     return model.predict(x), None
 
 
@@ -70,7 +86,9 @@ def run_predict(args: argparse.Namespace) -> int:
         rows = predictions.tolist()
     if probabilities is not None:
         header += [f"probability_{c}" for c in info["classes"]]
-        rows = [row + [f"{p:.6g}" for p in probs] for row, probs in zip(rows, probabilities.tolist())]
+        rows = [
+            row + [f"{p:.6g}" for p in probs] for row, probs in zip(rows, probabilities.tolist())
+        ]
     writer.writerow(header)
     writer.writerows(rows)
     if args.output is None:
@@ -90,19 +108,29 @@ def run_evaluate(args: argparse.Namespace) -> int:
         lookup = {str(c): i for i, c in enumerate(classes)}
         if y_raw.dtype.kind in "f":
             labels = [str(int(v)) if float(v).is_integer() else str(v) for v in y_raw]
-            lookup.update({str(int(c)) if isinstance(c, float) and c.is_integer() else str(c): i for i, c in enumerate(classes)})
+            lookup.update(
+                {
+                    str(int(c)) if isinstance(c, float) and c.is_integer() else str(c): i
+                    for i, c in enumerate(classes)
+                }
+            )
         else:
             labels = [str(v) for v in y_raw]
         unknown = sorted({label for label in labels if label not in lookup})
         if unknown:
-            raise CommandError(f"column {args.target!r} holds labels the model does not know: {', '.join(unknown[:5])} (it knows {', '.join(map(str, classes))})")
+            raise CommandError(
+                f"column {args.target!r} holds labels the model does not know: "
+                f"{', '.join(unknown[:5])} (it knows {', '.join(map(str, classes))})"
+            )
         indices = np.array([lookup[label] for label in labels])
         result["accuracy"] = float(np.mean(probabilities.argmax(axis=1) == indices))
         chosen = np.clip(probabilities[np.arange(len(indices)), indices], 1e-15, 1.0)
         result["log_loss"] = float(-np.mean(np.log(chosen)))
     else:
         if y_raw.dtype.kind not in "biuf":
-            raise CommandError(f"column {args.target!r} holds text; this regression model needs numbers")
+            raise CommandError(
+                f"column {args.target!r} holds text; this regression model needs numbers"
+            )
         truth = y_raw.astype(float)
         predicted = np.asarray(predictions, dtype=float).reshape(truth.shape)
         result["mse"] = float(np.mean((predicted - truth) ** 2))

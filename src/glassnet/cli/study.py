@@ -7,12 +7,24 @@ import argparse
 from .. import study
 from .common import say, staging
 
+
 def run_study(args: argparse.Namespace) -> int:
-    say(f"glassnet study: {args.runs} data seeds, the seed configuration ({args.epochs} epochs) and a modern one")
+    say(
+        f"glassnet study: {args.runs} data seeds, the seed configuration ({args.epochs} epochs) "
+        "and a modern one"
+    )
     with staging(args.out) as stage:
-        result = study.run_study(args.runs, args.jobs, args.epochs, progress=lambda done, total: say(f"  {done}/{total} seeds done"))
+        result = study.run_study(
+            args.runs,
+            args.jobs,
+            args.epochs,
+            progress=lambda done, total: say(f"  {done}/{total} seeds done"),
+        )
         numbers = study.write_report(result, stage)
-    say(f"median test accuracy: seed configuration {numbers['seed_accuracy']['median']:.4f}, "
-         f"modern {numbers['modern_accuracy']['median']:.4f}; {numbers['stalled']} of {numbers['runs']} seed runs stalled")
+    say(
+        f"median test accuracy: seed configuration {numbers['seed_accuracy']['median']:.4f}, "
+        f"modern {numbers['modern_accuracy']['median']:.4f}; "
+        f"{numbers['stalled']} of {numbers['runs']} seed runs stalled"
+    )
     say(f"wrote seed-study.md, seed-study.png and seed-study.json to {args.out}")
     return 0

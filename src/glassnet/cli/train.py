@@ -16,13 +16,38 @@ from ..model import rules
 from ..model.targets import encode_labels
 from ..network import NeuralNetwork
 from ..optim import optimizers
-from .common import CommandError, note, say, staging, train_quietly, versions, write_history, write_json
+from .common import (
+    CommandError,
+    note,
+    say,
+    staging,
+    train_quietly,
+    versions,
+    write_history,
+    write_json,
+)
 
 #: what `glassnet train` records in a checkpoint, so that `--resume` can redo the same run
 SETTINGS = (
-    "data", "target", "dataset", "n_samples", "noise", "task", "validation_split", "standardize",
-    "hidden", "activation", "loss", "optimizer", "lr", "momentum", "l2", "batch_size", "epochs",
-    "seed", "dtype",
+    "data",
+    "target",
+    "dataset",
+    "n_samples",
+    "noise",
+    "task",
+    "validation_split",
+    "standardize",
+    "hidden",
+    "activation",
+    "loss",
+    "optimizer",
+    "lr",
+    "momentum",
+    "l2",
+    "batch_size",
+    "epochs",
+    "seed",
+    "dtype",
 )
 
 
@@ -85,8 +110,11 @@ def prepare(settings: dict) -> tuple:
     if settings["task"] != "auto":
         task, reason = settings["task"], "--task"
     info: dict = {
-        "task": task, "features": dataset.feature_names, "target": dataset.target,
-        "description": dataset.description, "task_reason": reason,
+        "task": task,
+        "features": dataset.feature_names,
+        "target": dataset.target,
+        "description": dataset.description,
+        "task_reason": reason,
     }
     y = _targets(dataset, task, info)
     x = dataset.x
@@ -98,7 +126,11 @@ def prepare(settings: dict) -> tuple:
         labels = y if task == "classification" else None
         try:
             x, x_val, y, y_val = validation_split(
-                x, y, fraction=fraction, random_state=settings["seed"], labels=labels,
+                x,
+                y,
+                fraction=fraction,
+                random_state=settings["seed"],
+                labels=labels,
                 name="--validation-split",
             )
         except ValueError as error:
@@ -176,7 +208,9 @@ def _train_new(
     x, y, validation = data
     network = build_network(settings, info, x.shape[1])
     kept = {k: v for k, v in info.items() if k != "description"}
-    network.metadata = {"cli": {**kept, "settings": {**settings, "hidden": list(settings["hidden"])}}}
+    network.metadata = {
+        "cli": {**kept, "settings": {**settings, "hidden": list(settings["hidden"])}}
+    }
     say(f"training on {info['description']}: {info['task']} ({info['task_reason']})")
     sizes = "-".join(str(n) for n in [x.shape[1], *settings["hidden"], network.n_outputs])
     say(
@@ -184,9 +218,15 @@ def _train_new(
         f"{network.optimizer!r}"
     )
     interrupted = train_quietly(
-        network, x, y, epochs=settings["epochs"], batch_size=settings["batch_size"],
-        validation_data=validation, verbose=0 if args.quiet else 1,
-        checkpoint=args.checkpoint, checkpoint_every=args.checkpoint_every,
+        network,
+        x,
+        y,
+        epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        validation_data=validation,
+        verbose=0 if args.quiet else 1,
+        checkpoint=args.checkpoint,
+        checkpoint_every=args.checkpoint_every,
     )
     return network, interrupted
 
@@ -212,10 +252,15 @@ def run_train(args: argparse.Namespace) -> int:
         save(network, os.path.join(stage, "model.safetensors"))
         write_history(network.history, os.path.join(stage, "history.csv"))
         summary = {
-            **scores, "task": info["task"], "data": info["description"],
-            "epochs": len(network.history), "interrupted": interrupted,
-            "training_seconds": seconds, "seed": settings["seed"],
-            "settings": {**settings, "hidden": list(settings["hidden"])}, "versions": versions(),
+            **scores,
+            "task": info["task"],
+            "data": info["description"],
+            "epochs": len(network.history),
+            "interrupted": interrupted,
+            "training_seconds": seconds,
+            "seed": settings["seed"],
+            "settings": {**settings, "hidden": list(settings["hidden"])},
+            "versions": versions(),
         }
         write_json(summary, os.path.join(stage, "metrics.json"))
         written = sorted(os.listdir(stage))
@@ -242,10 +287,28 @@ def _report(
 def _write_outputs(stage, network, x, y, validation, info, settings) -> None:
     names = [str(c) for c in info.get("class_names") or info["classes"] or []] or None
     if x.shape[1] >= 2:
-        plotting.plot_data(x, y, os.path.join(stage, "data.png"), title=f"{info['description']}: training part", class_names=names)
-    plotting.plot_loss(network.history, os.path.join(stage, "loss.png"), title="loss per epoch", loss_name=network.loss.name)
+        plotting.plot_data(
+            x,
+            y,
+            os.path.join(stage, "data.png"),
+            title=f"{info['description']}: training part",
+            class_names=names,
+        )
+    plotting.plot_loss(
+        network.history,
+        os.path.join(stage, "loss.png"),
+        title="loss per epoch",
+        loss_name=network.loss.name,
+    )
     if x.shape[1] == 2 and info["task"] == "classification":
         shown_x, shown_y = validation if validation is not None else (x, y)
-        plotting.plot_decision_boundary(network.predict_proba, shown_x, shown_y, os.path.join(stage, "decision_boundary.png"),
-                                        title="decision boundary, with the " + ("validation" if validation is not None else "training") + " points",
-                                        class_names=names)
+        plotting.plot_decision_boundary(
+            network.predict_proba,
+            shown_x,
+            shown_y,
+            os.path.join(stage, "decision_boundary.png"),
+            title="decision boundary, with the "
+            + ("validation" if validation is not None else "training")
+            + " points",
+            class_names=names,
+        )

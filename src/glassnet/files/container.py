@@ -323,7 +323,6 @@ def _warn_if_other_version(document: dict) -> None:
         )
 
 
-
 def header(kind: str) -> dict:
     """The entries every document starts with: the format version, glassnet's, and the kind."""
     return {"format_version": FORMAT_VERSION, "glassnet_version": __version__, "kind": kind}

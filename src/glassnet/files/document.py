@@ -28,7 +28,16 @@ __all__ = ["check_tensor_specs", "label_document", "network_config", "network_do
 _MAX_LAYERS = 10_000
 BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 LABEL_DTYPES = {
-    "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32",
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
     "float64",
 }
 NETWORK_KEYS = {"layers", "loss", "optimizer", "l2", "task", "dtype"}
@@ -69,8 +78,7 @@ def network_document(network: Any) -> tuple[dict, dict[str, np.ndarray]]:
         metadata = json.loads(json.dumps(network.metadata, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise ValueError(
-            "network.metadata must be plain JSON data (dicts, lists, strings, numbers): "
-            f"{error}"
+            f"network.metadata must be plain JSON data (dicts, lists, strings, numbers): {error}"
         ) from None
     if not isinstance(metadata, dict):
         raise ValueError(f"network.metadata must be a dict, got {type(network.metadata).__name__}")

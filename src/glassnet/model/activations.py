@@ -24,6 +24,10 @@ from typing import ClassVar
 
 import numpy as np
 
+# the ufuncs of the formulas by their own names: in code that runs thousands of times a second on
+# a few dozen numbers, `np.multiply` costs a second dictionary lookup per call
+from numpy import add, greater, maximum, multiply, subtract, tanh
+
 from .._registry import Configurable, Registry
 from .._validation import check_float
 
@@ -138,9 +142,9 @@ class Activation(Configurable):
             ``out`` (or, for the identity, possibly ``grad_output`` itself: do not write to it).
         """
         if not self.derivative_writes_out:
-            return np.multiply(self.derivative(v), grad_output, out=out)
-        derivative = self.derivative(v, out=out)
-        return np.multiply(derivative, grad_output, out=derivative)
+            return multiply(self.derivative(v), grad_output, out)
+        derivative = self.derivative(v, out)
+        return multiply(derivative, grad_output, derivative)
 
     def __call__(self, z: np.ndarray) -> np.ndarray:
         return self.forward(np.asarray(z))
@@ -214,10 +218,10 @@ class ReLU(Activation):
         return {**self.__dict__, "_zeros": {}}  # scratch: copies and clones start without it
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return np.maximum(z, self._zeros_like(z), out=out)
+        return maximum(z, self._zeros_like(z), out=out)
 
     def derivative(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return np.greater(z, _ZERO[z.dtype], out=_output_like(z, out), casting="unsafe")
+        return greater(z, _ZERO[z.dtype], _output_like(z, out), casting="unsafe")
 
 
 class LeakyReLU(Activation):
@@ -236,8 +240,8 @@ class LeakyReLU(Activation):
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         # for 0 <= alpha < 1, max(z, alpha * z) is z when z > 0 and alpha * z otherwise
-        scaled = np.multiply(z, self.alpha)
-        return np.maximum(z, scaled, out=out)
+        scaled = multiply(z, self.alpha)
+        return maximum(z, scaled, out=out)
 
     def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         slopes = np.where(a > 0, 1.0, self.alpha).astype(a.dtype)
@@ -261,14 +265,14 @@ class Sigmoid(Activation):
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         half = _HALF[z.dtype]
-        out = np.multiply(z, half, out=out)
-        np.tanh(out, out=out)
-        np.multiply(out, half, out=out)
-        return np.add(out, half, out=out)
+        out = multiply(z, half, out)
+        tanh(out, out)
+        multiply(out, half, out)
+        return add(out, half, out)
 
     def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        out = np.subtract(_ONE[a.dtype], a, out=out)
-        return np.multiply(out, a, out=out)
+        out = subtract(_ONE[a.dtype], a, out)
+        return multiply(out, a, out)
 
 
 _SIGMOID = Sigmoid()
@@ -280,11 +284,11 @@ class Tanh(Activation):
     name = "tanh"
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return np.tanh(z, out=out)
+        return tanh(z, out)
 
     def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        out = np.multiply(a, a, out=out)
-        return np.subtract(_ONE[a.dtype], out, out=out)
+        out = multiply(a, a, out)
+        return subtract(_ONE[a.dtype], out, out)
 
 
 class Softplus(Activation):
@@ -299,16 +303,16 @@ class Softplus(Activation):
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         tail = np.abs(z)
-        np.negative(tail, out=tail)
-        np.maximum(tail, exp_floor(z.dtype), out=tail)
-        np.exp(tail, out=tail)
-        np.log1p(tail, out=tail)
-        out = np.maximum(z, _ZERO[z.dtype], out=out)
+        np.negative(tail, tail)
+        maximum(tail, exp_floor(z.dtype), out=tail)
+        np.exp(tail, tail)
+        np.log1p(tail, tail)
+        out = maximum(z, _ZERO[z.dtype], out=out)
         out += tail
         return out
 
     def derivative(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        return _SIGMOID.forward(z, out=out)
+        return _SIGMOID.forward(z, out)
 
 
 class Softmax(Activation):
@@ -324,14 +328,15 @@ class Softmax(Activation):
     elementwise = False
 
     def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        if z.shape[1] == 2:  # two classes: element-wise operations on the columns beat row reductions
-            shifted = np.subtract(z, np.maximum(z[:, :1], z[:, 1:]), out=out)
+        # two classes: element-wise operations on the columns beat row reductions
+        if z.shape[1] == 2:
+            shifted = subtract(z, maximum(z[:, :1], z[:, 1:]), out)
         else:  # the ufunc's reduce directly: ndarray.max adds a Python layer per call
-            shifted = np.subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out=out)
-        np.maximum(shifted, exp_floor(z.dtype), out=shifted)
+            shifted = subtract(z, np.maximum.reduce(z, axis=1, keepdims=True), out)
+        maximum(shifted, exp_floor(z.dtype), out=shifted)
         np.exp(shifted, shifted)
         if z.shape[1] == 2:
-            shifted /= np.add(shifted[:, :1], shifted[:, 1:])
+            shifted /= add(shifted[:, :1], shifted[:, 1:])
         else:
             shifted /= np.add.reduce(shifted, axis=1, keepdims=True)
         return shifted
@@ -349,7 +354,7 @@ class Softmax(Activation):
     ) -> np.ndarray:
         # the Jacobian applied without forming it: a * (g - sum(g * a))
         inner = np.einsum("ij,ij->i", grad_output, a)[:, None]
-        out = np.subtract(grad_output, inner, out=out)
+        out = subtract(grad_output, inner, out)
         out *= a
         return out
 
@@ -383,5 +388,7 @@ def names() -> list[str]:
 def register(cls: type[Activation], aliases: tuple[str, ...] = ()) -> type[Activation]:
     """Register a custom :class:`Activation` subclass under its ``name`` (usable as a decorator)."""
     if getattr(cls, "derivative_uses", "a") not in ("a", "z"):
-        raise ValueError(f"{cls.__name__}.derivative_uses must be 'a' or 'z', got {cls.derivative_uses!r}")
+        raise ValueError(
+            f"{cls.__name__}.derivative_uses must be 'a' or 'z', got {cls.derivative_uses!r}"
+        )
     return _REGISTRY.register_class(cls, Activation, aliases)

@@ -39,22 +39,30 @@ def seed(n_inputs, n_outputs, rng, dtype):
 
 def glorot_uniform(n_inputs, n_outputs, rng, dtype):
     limit = np.sqrt(6.0 / (n_inputs + n_outputs))
-    return rng.uniform(-limit, limit, (n_inputs, n_outputs)).astype(dtype), np.zeros(n_outputs, dtype)
+    return rng.uniform(-limit, limit, (n_inputs, n_outputs)).astype(dtype), np.zeros(
+        n_outputs, dtype
+    )
 
 
 def glorot_normal(n_inputs, n_outputs, rng, dtype):
     std = np.sqrt(2.0 / (n_inputs + n_outputs))
-    return (rng.standard_normal((n_inputs, n_outputs)) * std).astype(dtype), np.zeros(n_outputs, dtype)
+    return (rng.standard_normal((n_inputs, n_outputs)) * std).astype(dtype), np.zeros(
+        n_outputs, dtype
+    )
 
 
 def he_uniform(n_inputs, n_outputs, rng, dtype):
     limit = np.sqrt(6.0 / n_inputs)
-    return rng.uniform(-limit, limit, (n_inputs, n_outputs)).astype(dtype), np.zeros(n_outputs, dtype)
+    return rng.uniform(-limit, limit, (n_inputs, n_outputs)).astype(dtype), np.zeros(
+        n_outputs, dtype
+    )
 
 
 def he_normal(n_inputs, n_outputs, rng, dtype):
     std = np.sqrt(2.0 / n_inputs)
-    return (rng.standard_normal((n_inputs, n_outputs)) * std).astype(dtype), np.zeros(n_outputs, dtype)
+    return (rng.standard_normal((n_inputs, n_outputs)) * std).astype(dtype), np.zeros(
+        n_outputs, dtype
+    )
 
 
 def zeros(n_inputs, n_outputs, rng, dtype):

@@ -106,7 +106,9 @@ class Layer:
             rng = np.random.default_rng(self.random_state)
         init = initializers.get(self.weight_init)
         weights, bias = init(self.n_inputs, self.n_outputs, rng, self.dtype)
-        self._set_parameters(np.ascontiguousarray(weights, self.dtype), np.ascontiguousarray(bias, self.dtype))
+        self._set_parameters(
+            np.ascontiguousarray(weights, self.dtype), np.ascontiguousarray(bias, self.dtype)
+        )
         return self
 
     def _set_parameters(self, weights: np.ndarray, bias: np.ndarray) -> None:
@@ -174,7 +176,9 @@ class Layer:
     def weights(self, value: object) -> None:
         array = self._checked_values(value, "weights", (self.n_inputs, self.n_outputs))
         if self._weights is None:
-            self._set_parameters(np.array(array, dtype=self.dtype), np.zeros(self.n_outputs, self.dtype))
+            self._set_parameters(
+                np.array(array, dtype=self.dtype), np.zeros(self.n_outputs, self.dtype)
+            )
         else:
             self._weights[...] = array
 
@@ -188,7 +192,10 @@ class Layer:
     def bias(self, value: object) -> None:
         array = self._checked_values(value, "bias", (self.n_outputs,))
         if self._bias is None:
-            self._set_parameters(np.zeros((self.n_inputs, self.n_outputs), self.dtype), np.array(array, dtype=self.dtype))
+            self._set_parameters(
+                np.zeros((self.n_inputs, self.n_outputs), self.dtype),
+                np.array(array, dtype=self.dtype),
+            )
         else:
             self._bias[...] = array
 
@@ -239,7 +246,11 @@ class Layer:
         x = check_x(x, self.dtype, "x", self.n_inputs)
         self.weights  # noqa: B018 (builds the parameters on first use)
         plan = self._plan
-        if plan is None or plan.n_samples != x.shape[0] or plan.layers[0].activation is not self.activation:
+        if (
+            plan is None
+            or plan.n_samples != x.shape[0]
+            or plan.layers[0].activation is not self.activation
+        ):
             plan = self._plan = StepPlan([self], x.shape[0])
         self._x = x
         return plan.forward(x).copy()

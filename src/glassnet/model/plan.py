@@ -26,6 +26,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+# by their own names: these run thousands of times a second on a few dozen numbers, where
+# `np.dot` costs a second dictionary lookup per call
+from numpy import dot, multiply
+
 if TYPE_CHECKING:
     from .layers import Layer
     from .losses import Loss
@@ -143,7 +147,7 @@ def _group_derivatives(
         ):
             continue
         last = first + layer.n_outputs  # the column of the 1 after this layer's output
-        step.backward, step.saved = np.multiply, derivatives[:, first:last]
+        step.backward, step.saved = multiply, derivatives[:, first:last]
         config = activation.get_config()
         if runs and runs[-1][0] == config and runs[-1][3] == first - 1:
             runs[-1][3] = last
@@ -215,32 +219,31 @@ class StepPlan:
             self.l2_scratch = np.empty_like(flat[0])
 
     # ------------------------------------------------------------------ forward
-    def forward_hidden(self, x: np.ndarray) -> np.ndarray:
-        """Run ``x`` through the hidden layers; return the last one's output (with its ones).
+    def forward_z(self, x: np.ndarray, top_z: np.ndarray) -> np.ndarray:
+        """Run ``x`` through the hidden layers (keeping what the backward pass needs) and write
+        the output layer's ``z`` into ``top_z``, which is returned.
 
         ``x`` has shape ``(n, n_inputs + 1)`` with a last column of ones, or ``(n, n_inputs)``.
+        Per layer: ``z = [x, 1] @ [W; b]``, ``a = f(z)``.
         """
         h = x
         for step in self.hidden:
-            if h.shape[1] == step.n_inputs:  # only the first layer's input can lack the ones
-                np.dot(h, step.weights, step.z)
+            if h is x and x.shape[1] == step.n_inputs:  # an input without the ones column
+                dot(x, step.weights, step.z)
                 step.z += step.bias_row
             else:
-                np.dot(h, step.packed, step.z)
-            step.activate(step.z, out=step.a)
+                dot(h, step.packed, step.z)
+            step.activate(step.z, step.a)
             h = step.output
         for derivative, values, into in self.groups:
-            derivative(values, out=into)
-        return h
-
-    def _top_z(self, h: np.ndarray, into: np.ndarray) -> np.ndarray:
+            derivative(values, into)
         top = self.top
-        if h.shape[1] == top.n_inputs:
-            np.dot(h, top.weights, into)
-            into += top.bias_row
+        if h is x and x.shape[1] == top.n_inputs:
+            dot(x, top.weights, top_z)
+            top_z += top.bias_row
         else:
-            np.dot(h, top.packed, into)
-        return into
+            dot(h, top.packed, top_z)
+        return top_z
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         """Every layer's forward pass, keeping what :meth:`backward_from_output` needs.
@@ -248,8 +251,7 @@ class StepPlan:
         Returns the output ``a`` of shape ``(n, n_outputs)``, a buffer of the plan.
         """
         top = self.top
-        top.activate(self._top_z(self.forward_hidden(x), top.z), out=top.a)
-        return top.a
+        return top.activate(self.forward_z(x, top.z), top.a)
 
     # ------------------------------------------------------------------ one training step
     def train_step(
@@ -266,17 +268,14 @@ class StepPlan:
         loss is fused), from which the caller evaluates the loss later. Returns the L2 penalty
         of the parameters the step started from (0 without L2).
         """
-        h = self.forward_hidden(x)
         top = self.top
-        if self.fused:
-            self._top_z(h, output_rows)  # the logits
-            dz = self.loss_gradient(output_rows, target, weight, out=top.dz)
+        if self.fused:  # the gradient with respect to the logits is a - y (see losses)
+            dz = self.loss_gradient(self.forward_z(x, output_rows), target, weight, top.dz)
         else:
-            self._top_z(h, top.z)
-            top.activate(top.z, out=output_rows)
-            self.loss_gradient(output_rows, target, weight, out=self.loss_grad)
+            top.activate(self.forward_z(x, top.z), output_rows)
+            self.loss_gradient(output_rows, target, weight, self.loss_grad)
             saved = top.z if self.top_keeps_z else output_rows
-            dz = top.backward(self.loss_grad, saved, out=top.dz)
+            dz = top.backward(self.loss_grad, saved, top.dz)
         self.backward(dz, x_t)
         return self.add_l2() if self.l2 else 0.0
 
@@ -285,17 +284,15 @@ class StepPlan:
     ) -> tuple[float, np.ndarray | None]:
         """Like :meth:`train_step`, returning the batch's mean loss (with the L2 penalty) and,
         if asked, ``dL/dx``."""
-        h = self.forward_hidden(x)
-        top = self.top
-        loss = self.loss
+        top, loss = self.top, self.loss
         if self.fused:
-            logits = self._top_z(h, top.z)
-            value = loss.value_and_gradient_from_logits(logits, target, weight, out=top.dz)
+            logits = self.forward_z(x, top.z)
+            value = loss.value_and_gradient_from_logits(logits, target, weight, top.dz)  # type: ignore[union-attr]
             dz = top.dz
         else:
-            top.activate(self._top_z(h, top.z), out=top.a)
-            value = loss.value_and_gradient(top.a, target, weight, out=self.loss_grad)
-            dz = top.backward(self.loss_grad, top.saved, out=top.dz)
+            top.activate(self.forward_z(x, top.z), top.a)
+            value = loss.value_and_gradient(top.a, target, weight, self.loss_grad)  # type: ignore[union-attr]
+            dz = top.backward(self.loss_grad, top.saved, top.dz)
         grad_input = self.backward(dz, x.T, input_gradient)
         if self.l2:
             value += self.add_l2()
@@ -313,28 +310,28 @@ class StepPlan:
         input when asked (a buffer of the plan), else None.
         """
         for step in self.upper:
-            np.dot(step.input_t, dz, step.grad_packed)
-            g = np.dot(dz, step.weights_t, step.grad_input)
+            dot(step.input_t, dz, step.grad_packed)
+            g = dot(dz, step.weights_t, step.grad_input)
             below = step.below
-            dz = below.backward(g, below.saved, out=below.dz)
+            dz = below.backward(g, below.saved, below.dz)
         first = self.first
         if x_t.shape[0] == first.n_inputs:  # an input without the ones column
-            np.dot(x_t, dz, first.grad_weights)
+            dot(x_t, dz, first.grad_weights)
             if dz.shape[0] == 1:
                 np.copyto(first.grad_bias, dz[0])
             else:
-                np.dot(first.ones, dz, first.grad_bias)
+                dot(first.ones, dz, first.grad_bias)
         else:
-            np.dot(x_t, dz, first.grad_packed)
+            dot(x_t, dz, first.grad_packed)
         if input_gradient:
-            return np.dot(dz, first.weights_t, first.grad_input)
+            return dot(dz, first.weights_t, first.grad_input)
         return None
 
     def backward_from_output(self, grad_output: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The backward pass from ``dL/da`` of the output (after :meth:`forward` of ``x``);
         returns ``dL/dx``."""
         top = self.top
-        dz = top.backward(grad_output, top.saved, out=top.dz)
+        dz = top.backward(grad_output, top.saved, top.dz)
         return self.backward(dz, x.T, input_gradient=True)  # type: ignore[return-value]
 
     def add_l2(self) -> float:
@@ -342,7 +339,7 @@ class StepPlan:
         penalty ``½·l2·Σ‖W‖²`` of the current parameters."""
         parameters, gradients, weight_mask = self.flat  # type: ignore[misc]
         penalty = l2_penalty(self.layers, self.l2)
-        scratch = np.multiply(parameters, weight_mask, out=self.l2_scratch)
+        scratch = np.multiply(parameters, weight_mask, self.l2_scratch)
         scratch *= self.l2
         gradients += scratch
         return penalty
@@ -363,9 +360,9 @@ def infer(layers: Sequence[Layer], x: np.ndarray, activate_output: bool = True) 
     """
     last = len(layers) - 1
     for index, layer in enumerate(layers):
-        z = np.dot(x, layer.weights)
+        z = dot(x, layer.weights)
         z += layer.bias
         if index < last or activate_output:
-            z = layer.activation.forward(z, out=z)
+            z = layer.activation.forward(z, z)
         x = z
     return x

@@ -152,9 +152,7 @@ def encode_targets(
         raise ValueError(f"{name} is empty (shape {target.shape})")
     if target.dtype.kind == "f":
         check_finite(target, name)
-    if task == "classification" and (
-        target.ndim == 1 or (target.shape[1] == 1 and n_outputs > 1)
-    ):
+    if task == "classification" and (target.ndim == 1 or (target.shape[1] == 1 and n_outputs > 1)):
         return _encode_labels_for_outputs(target.reshape(-1), n_outputs, dtype, name)
     if target.ndim == 1:
         target = target.reshape(-1, 1)

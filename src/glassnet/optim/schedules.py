@@ -33,8 +33,16 @@ class ExponentialDecay(Schedule):
 
     name = "exponential_decay"
 
-    def __init__(self, initial_learning_rate: float, decay_rate: float, decay_steps: int, staircase: bool = False):
-        self.initial_learning_rate = check_float(initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False)
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_rate: float,
+        decay_steps: int,
+        staircase: bool = False,
+    ):
+        self.initial_learning_rate = check_float(
+            initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
+        )
         self.decay_rate = check_float(decay_rate, "decay_rate", minimum=0.0, include_minimum=False)
         self.decay_steps = check_int(decay_steps, "decay_steps", minimum=1)
         self.staircase = check_bool(staircase, "staircase")
@@ -52,7 +60,9 @@ class InverseScaling(Schedule):
     name = "inverse_scaling"
 
     def __init__(self, initial_learning_rate: float, power_t: float = 0.5):
-        self.initial_learning_rate = check_float(initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False)
+        self.initial_learning_rate = check_float(
+            initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
+        )
         self.power_t = check_float(power_t, "power_t", minimum=0.0)
 
     def __call__(self, step):
@@ -66,7 +76,9 @@ class CosineDecay(Schedule):
     name = "cosine_decay"
 
     def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0):
-        self.initial_learning_rate = check_float(initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False)
+        self.initial_learning_rate = check_float(
+            initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
+        )
         self.decay_steps = check_int(decay_steps, "decay_steps", minimum=1)
         self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
 
@@ -84,7 +96,9 @@ for _cls in (ExponentialDecay, InverseScaling, CosineDecay):
 def get(config: dict | Schedule, argument: str = "learning_rate") -> Schedule:
     """Return a :class:`Schedule` from a config dict (``{"name": ..., **params}``) or an instance."""
     if not isinstance(config, (Schedule, dict)):
-        raise TypeError(f"{argument} must be a Schedule or its config dict, got {type(config).__name__}")
+        raise TypeError(
+            f"{argument} must be a Schedule or its config dict, got {type(config).__name__}"
+        )
     return _REGISTRY.resolve(config, argument, Schedule)
 
 

@@ -112,8 +112,20 @@ def train(
         usually falls back to the epoch's start.
     """
     trainer = _Trainer(
-        network, x, y, epochs, batch_size, shuffle, validation_data, verbose, sample_weight,
-        early_stopping, callbacks, checkpoint, checkpoint_every, resume,
+        network,
+        x,
+        y,
+        epochs,
+        batch_size,
+        shuffle,
+        validation_data,
+        verbose,
+        sample_weight,
+        early_stopping,
+        callbacks,
+        checkpoint,
+        checkpoint_every,
+        resume,
     )
     interrupted = trainer.run()
     if interrupted is not None:
@@ -324,7 +336,9 @@ class _Trainer:
             targets = targets[order]
             weights = None if weights is None else weights[order]
         with np.errstate(over="ignore", invalid="ignore"):
-            done, penalty = self._train_batches(x_epoch, targets, weights, order, first_batch, interrupt)
+            done, penalty = self._train_batches(
+                x_epoch, targets, weights, order, first_batch, interrupt
+            )
             first = first_batch * self.batch
             losses = self.per_sample_loss(self.outputs[first:done], targets[first:done])
             if weights is not None:
@@ -417,7 +431,9 @@ class _Trainer:
         if not np.isfinite(losses).all():
             bad = int(np.argmin(np.isfinite(losses)))
             where = (first + bad) // self.batch
-            _stop_non_finite(self.network, snapshot, float(losses[bad]), epoch, where, self.n_batches)
+            _stop_non_finite(
+                self.network, snapshot, float(losses[bad]), epoch, where, self.n_batches
+            )
         if not math.isfinite(penalty):  # the L2 penalty of weights that overflow when squared
             where = max(done - 1, first) // self.batch
             _stop_non_finite(self.network, snapshot, penalty, epoch, where, self.n_batches)
@@ -467,9 +483,10 @@ class _Trainer:
             where = f"epoch {epoch + 1}, after batch {next_batch} of {self.n_batches}"
         else:
             where = f"the end of epoch {epoch}"
-        message = f"training interrupted (Ctrl-C) at {where}; the network keeps what it learned so far"
+        message = (
+            f"training interrupted (Ctrl-C) at {where}; the network keeps what it learned so far"
+        )
         if self.saver is not None:
             self._save(position)
             message += f"; checkpoint saved to {self.saver.path} (continue with glassnet.resume)"
         return message
-

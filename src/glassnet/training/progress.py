@@ -23,7 +23,9 @@ class Progress:
             except ImportError:
                 self.verbose = 2
             else:
-                self.bar = tqdm(total=epochs, unit="epoch", desc="training", dynamic_ncols=True, leave=True)
+                self.bar = tqdm(
+                    total=epochs, unit="epoch", desc="training", dynamic_ncols=True, leave=True
+                )
 
     def update(self, epoch: int, logs: dict[str, float]) -> None:
         if not self.verbose:
@@ -34,7 +36,11 @@ class Progress:
             self.bar.update(1)
         else:
             text = "  ".join(f"{k}: {v}" for k, v in shown.items())
-            print(f"epoch {epoch + 1}  {text}  ({logs['epoch_time']:.2f}s)", file=sys.stderr, flush=True)
+            print(
+                f"epoch {epoch + 1}  {text}  ({logs['epoch_time']:.2f}s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
     def close(self) -> None:
         if self.bar is not None:
