@@ -24,7 +24,7 @@ class Configurable:
         return f"{type(self).__name__}({params})"
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.get_config() == other.get_config()  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.get_config() == other.get_config()
 
     def __hash__(self) -> int:
         return hash((type(self), repr(sorted(self.get_config().items()))))
@@ -75,21 +75,24 @@ class Registry(Generic[T]):
         self._check(name, argument or self.kind)
         return self._factories[name.lower()](**kwargs)
 
-    def resolve(self, value: object, argument: str, base: type) -> T:
-        """An instance of ``base`` from an instance, a config dict (``{"name": ..., **params}``) or a name."""
+    def resolve(self, value: object, argument: str, base: type[T]) -> T:
+        """An instance of ``base`` from an instance, a config dict (``{"name": ..., **params}``)
+        or a name."""
         if isinstance(value, base):
-            return value  # type: ignore[return-value]
+            return value
         if isinstance(value, dict):
             config = dict(value)
             name = config.pop("name", None)
-            return self.create(name, argument, **config)  # type: ignore[arg-type]
+            return self.create(name, argument, **config)
         return self.create(value, argument)  # type: ignore[arg-type]
 
-    def register_class(self, cls: type, base: type, aliases: tuple[str, ...] = ()) -> type:
+    def register_class(self, cls: type[T], base: type[T], aliases: tuple[str, ...] = ()) -> type[T]:
         """Register a subclass of ``base`` under its ``name`` class attribute."""
-        if not (isinstance(cls, type) and issubclass(cls, base)) or not getattr(cls, "name", ""):
+        # the name read once, only from a subclass of base (type[T] declares no `name`)
+        name = getattr(cls, "name", "") if isinstance(cls, type) and issubclass(cls, base) else ""
+        if not name:
             raise TypeError(f"register expects a {base.__name__} subclass with a non-empty `name`")
-        self.register(cls.name, cls, aliases)
+        self.register(name, cls, aliases)
         return cls
 
     def _check(self, name: object, argument: str) -> None:

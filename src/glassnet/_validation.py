@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+from typing import Literal, overload
 
 import numpy as np
 
@@ -18,12 +19,24 @@ FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
     """Resolve ``dtype`` to ``float32`` or ``float64`` (the dtypes glassnet computes in)."""
     try:
-        resolved = None if dtype is None else np.dtype(dtype)  # type: ignore[arg-type]
+        resolved = None if dtype is None else np.dtype(dtype)  # type: ignore[call-overload]
     except TypeError:
         resolved = None
     if resolved is None or resolved not in FLOAT_DTYPES:  # (np.dtype("float64") == None is True)
         raise ValueError(f"{name} must be 'float32' or 'float64', got {dtype!r}")
     return resolved
+
+
+@overload
+def check_int(
+    value: object, name: str, minimum: int | None = None, allow_none: Literal[False] = False
+) -> int: ...
+
+
+@overload
+def check_int(
+    value: object, name: str, minimum: int | None = None, *, allow_none: bool
+) -> int | None: ...
 
 
 def check_int(
@@ -117,7 +130,8 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
         except (ValueError, TypeError):
             bad = next(item for item in array.flat if not _is_number(item))
             raise TypeError(
-                f"{name} must contain only numbers, but it contains {type(bad).__name__} {bad!r:.60}"
+                f"{name} must contain only numbers, but it contains "
+                f"{type(bad).__name__} {bad!r:.60}"
             ) from None
     if kind in "US":
         raise TypeError(
@@ -189,11 +203,13 @@ def check_x(
     n_samples, n_columns = array.shape
     if n_samples == 0:
         raise ValueError(
-            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is required: {name} is empty."
+            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is "
+            f"required: {name} is empty."
         )
     if n_columns == 0:
         raise ValueError(
-            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is required: {name} has no features."
+            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is "
+            f"required: {name} has no features."
         )
     if n_features is not None and n_columns != n_features:
         raise ValueError(
@@ -221,7 +237,8 @@ def check_sample_weight(
         )
     if weights.shape[0] != n_samples:
         raise ValueError(
-            f"sample_weight.shape == {weights.shape}, expected ({n_samples},): one weight per sample"
+            f"sample_weight.shape == {weights.shape}, expected ({n_samples},): "
+            "one weight per sample"
         )
     weights = np.asarray(weights, dtype=dtype)
     check_finite(weights, "sample_weight")

@@ -86,7 +86,9 @@ def validation_split(
     return pieces
 
 
-def _spirals(n_samples: int, noise: float, rng: np.random.Generator):
+def _spirals(
+    n_samples: int, noise: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     half = n_samples // 2
     turns = np.sqrt(rng.uniform(0.05, 1.0, n_samples)) * 3 * np.pi
     labels = np.repeat([0, 1], [half, n_samples - half])
@@ -96,7 +98,7 @@ def _spirals(n_samples: int, noise: float, rng: np.random.Generator):
     return x + rng.normal(scale=noise * 0.1, size=x.shape), labels
 
 
-def _xor(n_samples: int, noise: float, rng: np.random.Generator):
+def _xor(n_samples: int, noise: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     x = rng.uniform(-1, 1, size=(n_samples, 2))
     labels = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(int)
     return x + rng.normal(scale=noise * 0.5, size=x.shape), labels
@@ -176,8 +178,8 @@ def _number(text: str) -> float | None:
 
 
 def load_csv(
-    path: str | os.PathLike,
-    target: str,
+    path: str | os.PathLike[str],
+    target: str | None,
     feature_names: list[str] | None = None,
     require_target: bool = True,
 ) -> Dataset:
@@ -200,6 +202,21 @@ def load_csv(
         target column that does not exist, rows of the wrong length, or an empty file.
     """
     path = os.fspath(path)
+    rows = _read_rows(path)
+    header = _header(path, rows)
+    target, feature_names = _columns(path, header, target, feature_names, require_target)
+    x, y = _values(path, rows, header, feature_names, target)
+    return Dataset(
+        x,
+        y,
+        feature_names,
+        target or "",
+        f"{os.path.basename(path)} ({x.shape[0]} rows, {x.shape[1]} features)",
+    )
+
+
+def _read_rows(path: str) -> list[list[str]]:
+    """The CSV file's rows that are not blank."""
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
@@ -212,12 +229,28 @@ def load_csv(
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
+    return rows
+
+
+def _header(path: str, rows: list[list[str]]) -> list[str]:
+    """The column names, checked to be distinct and followed by data rows."""
     header = [cell.strip() for cell in rows[0]]
     if len(set(header)) != len(header):
         duplicate = next(name for name in header if header.count(name) > 1)
         raise ValueError(f"{path}: the column name {duplicate!r} appears twice in the header")
     if len(rows) < 2:
         raise ValueError(f"{path} has a header but no data rows")
+    return header
+
+
+def _columns(
+    path: str,
+    header: list[str],
+    target: str | None,
+    feature_names: list[str] | None,
+    require_target: bool,
+) -> tuple[str | None, list[str]]:
+    """``(target or None where it is absent and optional, feature columns)``."""
     if target is not None and target not in header:
         if require_target:
             raise ValueError(
@@ -235,6 +268,17 @@ def load_csv(
             )
     if not feature_names:
         raise ValueError(f"{path} has no feature columns besides the target {target!r}")
+    return target, feature_names
+
+
+def _values(
+    path: str,
+    rows: list[list[str]],
+    header: list[str],
+    feature_names: list[str],
+    target: str | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The features as floats and the target column (numbers where all are, else text)."""
     feature_index = [header.index(name) for name in feature_names]
     x = np.empty((len(rows) - 1, len(feature_names)))
     labels = []
@@ -269,10 +313,4 @@ def load_csv(
         numbers = [_number(text) for text in labels]
         if all(value is not None and math.isfinite(value) for value in numbers):
             y = np.array(numbers, dtype=float)
-    return Dataset(
-        x,
-        y,
-        feature_names,
-        target or "",
-        f"{os.path.basename(path)} ({x.shape[0]} rows, {x.shape[1]} features)",
-    )
+    return x, y

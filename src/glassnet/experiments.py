@@ -9,6 +9,8 @@ mini-batches). ``moons_split`` draws the post's data.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +34,7 @@ SEED_SIZES = (2, 25, 50, 25, 2)
 STALL_LOSS = 0.05
 
 
-def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2):
+def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2) -> list[np.ndarray]:
     """``make_moons(n_samples, noise)`` drawn with ``seed``, split 80/20 with the same seed."""
     from sklearn.datasets import make_moons
     from sklearn.model_selection import train_test_split
@@ -41,7 +43,7 @@ def moons_split(seed: int, n_samples: int = 3000, noise: float = 0.2):
     return train_test_split(x, y, test_size=0.2, random_state=seed)
 
 
-def seed_network(random_state=None) -> NeuralNetwork:
+def seed_network(random_state: int | np.random.Generator | None = None) -> NeuralNetwork:
     """The post's network: sigmoid everywhere, its initialisation, ``"mse"``, SGD at 0.01."""
     return NeuralNetwork.from_sizes(
         SEED_SIZES,
@@ -54,7 +56,7 @@ def seed_network(random_state=None) -> NeuralNetwork:
     )
 
 
-def modern_network(random_state=None) -> NeuralNetwork:
+def modern_network(random_state: int | np.random.Generator | None = None) -> NeuralNetwork:
     """The same shape with ReLU, He initialisation, softmax cross-entropy and Adam (lr 0.01)."""
     return NeuralNetwork.from_sizes(
         SEED_SIZES,
@@ -66,7 +68,13 @@ def modern_network(random_state=None) -> NeuralNetwork:
     )
 
 
-def _run(network, split, epochs, batch_size, shuffle) -> dict:
+def _run(
+    network: NeuralNetwork,
+    split: Sequence[np.ndarray],
+    epochs: int,
+    batch_size: int,
+    shuffle: bool,
+) -> dict[str, Any]:
     x_train, x_test, y_train, y_test = split
     started = time.perf_counter()
     history = network.train(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=shuffle)
@@ -79,7 +87,7 @@ def _run(network, split, epochs, batch_size, shuffle) -> dict:
     }
 
 
-def run_seed(seed: int, epochs: int = 500) -> dict:
+def run_seed(seed: int, epochs: int = 500) -> dict[str, Any]:
     """The post's experiment on data seed ``seed`` (initialisation from the same seed).
 
     The post walks through the training set in the same order every epoch (``shuffle=False``).
@@ -89,7 +97,7 @@ def run_seed(seed: int, epochs: int = 500) -> dict:
     return result
 
 
-def run_modern(seed: int, epochs: int = 50) -> dict:
+def run_modern(seed: int, epochs: int = 50) -> dict[str, Any]:
     """The modern configuration on data seed ``seed``: batches of 32, 50 epochs."""
     return _run(modern_network(seed), moons_split(seed), epochs, batch_size=32, shuffle=True)
 
@@ -110,12 +118,13 @@ def linear_accuracy(seed: int) -> float:
     return float(LogisticRegression().fit(x_train, y_train).score(x_test, y_test))
 
 
-def summary(values) -> dict:
-    values = np.asarray(values, dtype=float)
+def summary(values: Sequence[float]) -> dict[str, float]:
+    """The median, extremes and quartiles of ``values``."""
+    array = np.asarray(values, dtype=float)
     return {
-        "median": float(np.median(values)),
-        "min": float(values.min()),
-        "max": float(values.max()),
-        "q1": float(np.percentile(values, 25)),
-        "q3": float(np.percentile(values, 75)),
+        "median": float(np.median(array)),
+        "min": float(array.min()),
+        "max": float(array.max()),
+        "q1": float(np.percentile(array, 25)),
+        "q3": float(np.percentile(array, 75)),
     }

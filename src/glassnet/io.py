@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .files import container, document
-from .files.container import FORMAT_VERSION, ModelFileError, expect, read_int
+from .files.container import FORMAT_VERSION, ModelFileError, expect, read_dict, read_int
 from .network import NeuralNetwork
 from .training.callbacks import Callback, EarlyStopping, History
 from .training.checkpoint import ResumePoint
@@ -129,12 +129,12 @@ def _build_network(content: dict, tensors: dict[str, np.ndarray]) -> NeuralNetwo
     return network
 
 
-def _build_rng(state: object) -> np.random.Generator:
+def _build_rng(value: object) -> np.random.Generator:
+    state = read_dict(value, "malformed random generator state")
     expect(
-        isinstance(state, dict) and state.get("bit_generator") in document.BIT_GENERATORS,
-        "malformed random generator state",
+        state.get("bit_generator") in document.BIT_GENERATORS, "malformed random generator state"
     )
-    bit_generator = getattr(np.random, state["bit_generator"])()  # type: ignore[index]
+    bit_generator = getattr(np.random, state["bit_generator"])()
     try:
         bit_generator.state = state
     except (TypeError, ValueError, KeyError, OverflowError) as error:
@@ -142,13 +142,13 @@ def _build_rng(state: object) -> np.random.Generator:
     return np.random.Generator(bit_generator)
 
 
-def _build_history(data: object) -> History:
-    expect(isinstance(data, dict), "malformed history")
+def _build_history(value: object) -> History:
+    data = read_dict(value, "malformed history")
     fields = set(vars(History()))
-    unknown = set(data) - fields  # type: ignore[arg-type]
+    unknown = set(data) - fields
     expect(not unknown, f"unknown history fields {sorted(unknown)!r:.100}")
     series = {}
-    for name, values in data.items():  # type: ignore[union-attr]
+    for name, values in data.items():
         numbers = isinstance(values, list) and all(
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
         )
@@ -157,9 +157,10 @@ def _build_history(data: object) -> History:
     return History(**series)
 
 
-def _build_labels(data: object) -> np.ndarray:
-    expect(isinstance(data, dict) and isinstance(data.get("values"), list), "malformed classes")
-    dtype, values = data.get("dtype"), data["values"]  # type: ignore[union-attr, index]
+def _build_labels(value: object) -> np.ndarray:
+    data = read_dict(value, "malformed classes")
+    expect(isinstance(data.get("values"), list), "malformed classes")
+    dtype, values = data.get("dtype"), data["values"]
     expect(2 <= len(values) <= 2**24, "classes must list at least 2 labels")
     if dtype in ("str", "object"):
         expect(all(isinstance(v, str) for v in values), "string classes must be strings")
@@ -180,13 +181,10 @@ def _build_labels(data: object) -> np.ndarray:
 def _build_estimator(content: dict, network: NeuralNetwork) -> Any:
     from . import estimators
 
-    data = content.get("estimator")
-    expect(
-        isinstance(data, dict) and isinstance(data.get("params"), dict),
-        "malformed estimator section",
-    )
-    n_features = read_int(data.get("n_features_in"), "n_features_in", 1, 2**31)  # type: ignore[union-attr]
-    names = data.get("feature_names_in")  # type: ignore[union-attr]
+    data = read_dict(content.get("estimator"), "malformed estimator section")
+    expect(isinstance(data.get("params"), dict), "malformed estimator section")
+    n_features = read_int(data.get("n_features_in"), "n_features_in", 1, 2**31)
+    names = data.get("feature_names_in")
     expect(
         names is None
         or (
@@ -198,12 +196,12 @@ def _build_estimator(content: dict, network: NeuralNetwork) -> Any:
     )
     fitted: dict[str, Any] = {"n_features_in": n_features, "feature_names_in": names}
     if content["kind"] == "NeuralNetworkClassifier":
-        fitted["classes"] = _build_labels(data.get("classes"))  # type: ignore[union-attr]
+        fitted["classes"] = _build_labels(data.get("classes"))
     else:
-        fitted["n_outputs"] = read_int(data.get("n_outputs"), "n_outputs", 1, 2**31)  # type: ignore[union-attr]
+        fitted["n_outputs"] = read_int(data.get("n_outputs"), "n_outputs", 1, 2**31)
     cls = getattr(estimators, content["kind"])
     try:
-        return cls.from_file_state(network, dict(data["params"]), fitted)  # type: ignore[index]
+        return cls.from_file_state(network, dict(data["params"]), fitted)
     except (TypeError, ValueError) as error:
         raise ModelFileError(f"invalid estimator: {error}") from None
 
@@ -238,22 +236,22 @@ def load(path: str | os.PathLike[str]) -> Any:
 
 # ====================================================================== resuming
 def _build_early_stopping(
-    data: object, tensors: dict[str, np.ndarray], network: NeuralNetwork
+    value: object, tensors: dict[str, np.ndarray], network: NeuralNetwork
 ) -> EarlyStopping | None:
-    if data is None:
+    if value is None:
         return None
-    expect(isinstance(data, dict), "malformed early_stopping state")
-    settings = (data["monitor"], data["patience"], data["min_delta"], data["restore_best"])  # type: ignore[index]
+    data = read_dict(value, "malformed early_stopping state")
+    settings = (data["monitor"], data["patience"], data["min_delta"], data["restore_best"])
     early = EarlyStopping(*settings)
-    best = data.get("best")  # type: ignore[union-attr]
+    best = data.get("best")
     expect(best is None or isinstance(best, (int, float)), "malformed early_stopping.best")
     early.best = best
-    best_epoch = data.get("best_epoch")  # type: ignore[union-attr]
+    best_epoch = data.get("best_epoch")
     early.best_epoch = (
         None if best_epoch is None else read_int(best_epoch, "early_stopping.best_epoch")
     )
-    early.wait = read_int(data.get("wait"), "early_stopping.wait")  # type: ignore[union-attr]
-    early.stopped = bool(data.get("stopped"))  # type: ignore[union-attr]
+    early.wait = read_int(data.get("wait"), "early_stopping.wait")
+    early.stopped = bool(data.get("stopped"))
     if "early_stopping.best_parameters" in tensors:
         best_parameters = tensors["early_stopping.best_parameters"]
         early.best_parameters = _from_file_order(network, best_parameters)

@@ -186,7 +186,8 @@ class NeuralNetwork:
             if previous.n_outputs != layer.n_inputs:
                 raise ValueError(
                     f"layer {index} ({layer!r}) takes {layer.n_inputs} inputs, but layer "
-                    f"{index - 1} ({previous!r}) has {previous.n_outputs} outputs; they must be equal"
+                    f"{index - 1} ({previous!r}) has {previous.n_outputs} outputs; they must be "
+                    "equal"
                 )
         if not layer.built:
             layer.build(self.rng, self.dtype)

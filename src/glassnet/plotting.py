@@ -8,8 +8,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from .training.callbacks import History
 
 __all__ = ["plot_data", "plot_decision_boundary", "plot_loss"]
 
@@ -24,7 +33,7 @@ _DARK = {
 }
 
 
-def _matplotlib():
+def _matplotlib() -> tuple[ModuleType, type[Figure], type[FigureCanvasAgg]]:
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -36,7 +45,30 @@ def _matplotlib():
     return matplotlib, Figure, FigureCanvasAgg
 
 
-def new_figure(rows: int = 1, columns: int = 1, figsize=(8, 6), style: dict | None = None):
+@overload
+def new_figure(
+    rows: Literal[1] = 1,
+    columns: Literal[1] = 1,
+    figsize: tuple[float, float] = (8, 6),
+    style: dict[str, Any] | None = None,
+) -> tuple[Figure, Axes]: ...
+
+
+@overload
+def new_figure(
+    rows: int,
+    columns: int,
+    figsize: tuple[float, float] = (8, 6),
+    style: dict[str, Any] | None = None,
+) -> tuple[Figure, Any]: ...
+
+
+def new_figure(
+    rows: int = 1,
+    columns: int = 1,
+    figsize: tuple[float, float] = (8, 6),
+    style: dict[str, Any] | None = None,
+) -> tuple[Figure, Any]:
     """A figure on the Agg canvas and its axes (one, or an array)."""
     matplotlib, Figure, FigureCanvasAgg = _matplotlib()
     with matplotlib.rc_context(style or {}):
@@ -46,12 +78,12 @@ def new_figure(rows: int = 1, columns: int = 1, figsize=(8, 6), style: dict | No
     return figure, axes
 
 
-def save_figure(figure, path: str | os.PathLike, dpi: int = 110) -> None:
+def save_figure(figure: Figure, path: str | os.PathLike[str], dpi: int = 110) -> None:
     figure.savefig(path, dpi=dpi, facecolor=figure.get_facecolor())
 
 
 def _scatter(
-    axes, x: np.ndarray, labels: np.ndarray, names: Sequence[str] | None, size: float = 14
+    axes: Axes, x: np.ndarray, labels: np.ndarray, names: Sequence[str] | None, size: float = 14
 ) -> None:
     classes = np.unique(labels)
     colours = _colours(len(classes))
@@ -69,7 +101,7 @@ def _scatter(
         )
 
 
-def _colours(n: int):
+def _colours(n: int) -> list[str | tuple[float, float, float, float]]:
     _, _, _ = _matplotlib()
     from matplotlib import colormaps
 
@@ -82,9 +114,9 @@ def _colours(n: int):
 def plot_data(
     x: np.ndarray,
     labels: np.ndarray,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     title: str = "training data",
-    class_names=None,
+    class_names: Sequence[str] | None = None,
 ) -> None:
     """The first two features as a scatter plot, one colour per class, on a dark background.
 
@@ -115,8 +147,8 @@ def plot_data(
 
 
 def plot_loss(
-    history,
-    path: str | os.PathLike,
+    history: History,
+    path: str | os.PathLike[str],
     title: str = "loss per epoch",
     loss_name: str = "loss",
     validation_label: str = "validation",
@@ -153,9 +185,9 @@ def plot_decision_boundary(
     predict_proba: Callable[[np.ndarray], np.ndarray],
     x: np.ndarray,
     labels: np.ndarray,
-    path: str | os.PathLike,
+    path: str | os.PathLike[str],
     title: str = "decision boundary",
-    class_names=None,
+    class_names: Sequence[str] | None = None,
     resolution: int = 300,
 ) -> None:
     """The predicted class over the input plane (two features), with points on top.
@@ -220,7 +252,7 @@ def plot_decision_boundary(
     save_figure(figure, path)
 
 
-def _to_rgb(colour) -> tuple[float, float, float]:
+def _to_rgb(colour: str | tuple[float, float, float, float]) -> tuple[float, float, float]:
     from matplotlib.colors import to_rgb
 
     return to_rgb(colour)

@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import os
 import platform
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 import numpy as np
 
-from . import __version__, experiments
+from . import experiments
+from ._version import __version__
 
 __all__ = ["run_study", "write_report"]
 
 
-def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict:
+def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict[str, Any]:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     return {
         "seed": seed,
@@ -30,10 +33,14 @@ def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict:
 
 
 def run_study(
-    runs: int = 20, jobs: int = 1, seed_epochs: int = 500, modern_epochs: int = 50, progress=None
-) -> dict:
+    runs: int = 20,
+    jobs: int = 1,
+    seed_epochs: int = 500,
+    modern_epochs: int = 50,
+    progress: Callable[[int, int], object] | None = None,
+) -> dict[str, Any]:
     """Train both configurations on data seeds ``0 … runs-1``; ``progress(done, total)`` per run."""
-    results = []
+    results: list[dict[str, Any]] = []
     if jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_one, seed, seed_epochs, modern_epochs) for seed in range(runs)]
@@ -59,7 +66,7 @@ def run_study(
     }
 
 
-def digest(study: dict) -> dict:
+def digest(study: dict[str, Any]) -> dict[str, Any]:
     """The numbers the report and the demo quote."""
     runs = study["runs"]
     seed_acc = [r["seed_config"]["accuracy"] for r in runs]
@@ -87,7 +94,7 @@ def digest(study: dict) -> dict:
     }
 
 
-def _plot(study: dict, path: str) -> None:
+def _plot(study: dict[str, Any], path: str) -> None:
     from .plotting import new_figure, save_figure
 
     runs = study["runs"]
@@ -103,10 +110,10 @@ def _plot(study: dict, path: str) -> None:
     jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(runs))
     stalled = np.array([r["seed_config"]["stalled"] for r in runs])
     for position, (_label, values) in enumerate(columns):
-        values = np.asarray(values)
-        left.boxplot(values, positions=[position], widths=0.5, showfliers=False)
+        accuracies = np.asarray(values)
+        left.boxplot(accuracies, positions=[position], widths=0.5, showfliers=False)
         colours = np.where(stalled, "#d62728", "#1f77b4") if position == 0 else "#1f77b4"
-        left.scatter(position + jitter, values, s=18, c=colours, zorder=3, alpha=0.8)
+        left.scatter(position + jitter, accuracies, s=18, c=colours, zorder=3, alpha=0.8)
     left.set_xticks(range(len(columns)), [label for label, _ in columns], fontsize=9)
     left.set_ylabel("test accuracy")
     left.set_title(
@@ -131,7 +138,7 @@ def _plot(study: dict, path: str) -> None:
     save_figure(figure, path)
 
 
-def write_report(study: dict, folder: str) -> dict:
+def write_report(study: dict[str, Any], folder: str) -> dict[str, Any]:
     """Write ``seed-study.json``, ``seed-study.png`` and ``seed-study.md`` into ``folder``."""
     os.makedirs(folder, exist_ok=True)
     for run in study["runs"]:  # results saved before this column existed
@@ -145,9 +152,9 @@ def write_report(study: dict, folder: str) -> dict:
     return numbers
 
 
-def _escape_epochs(study: dict) -> list[int]:
+def _escape_epochs(study: dict[str, Any]) -> list[int]:
     """For each run that learned, the first epoch its training loss fell below the stall line."""
-    epochs = []
+    epochs: list[int] = []
     for run in study["runs"]:
         curve = np.asarray(run["seed_config"]["loss_curve"])
         below = np.nonzero(curve < study["stall_loss"])[0]
@@ -156,56 +163,18 @@ def _escape_epochs(study: dict) -> list[int]:
     return epochs
 
 
-def _list(values) -> str:
+def _list(values: Sequence[float] | None) -> str:
     return ", ".join(f"{v:.3f}" for v in values or [])
 
 
-def _markdown(study: dict, d: dict) -> str:
-    s, m, v = d["seed_accuracy"], d["modern_accuracy"], d["svm_accuracy"]
-    escapes = _escape_epochs(study) or [0]
-    plateau = float(
-        np.median(
-            [
-                r["seed_config"]["loss_curve"][min(30, len(r["seed_config"]["loss_curve"]) - 1)]
-                for r in study["runs"]
-            ]
-        )
-    )
-    rows = "\n".join(
-        f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}"
-        f"{' (stalled)' if r['seed_config']['stalled'] else ''} "
-        f"| {r['seed_config']['final_loss']:.4f} | {r['seed_config']['seconds']:.1f} "
-        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} "
-        f"| {r['svm']:.4f} | {r['linear']:.4f} |"
-        for r in study["runs"]
-    )
-    stalled = d["stalled_accuracy"]
-    stall_text = (
-        f"{d['stalled']} of {d['runs']} runs stalled "
-        f"(data seeds {', '.join(map(str, d['stalled_seeds']))}), "
-        f"ending at {stalled['min']:.3f}-{stalled['max']:.3f} test accuracy"
-        if stalled
-        else f"none of the {d['runs']} runs stalled"
-    )
+def _markdown(study: dict[str, Any], d: dict[str, Any]) -> str:
+    """The write-up, ``seed-study.md``: ``study`` and its :func:`digest` ``d``."""
+    return _introduction(study, d) + _findings(study, d) + _every_run(study, d)
+
+
+def _introduction(study: dict[str, Any], d: dict[str, Any]) -> str:
+    """The title, what was run, and the picture."""
     version, machine = study["glassnet_version"], study["machine"]
-    seed_row = (
-        f"| seed (sigmoid, MSE, SGD, batch 1, {study['seed_epochs']} epochs) "
-        f"| {s['median']:.4f} | {s['min']:.4f}-{s['max']:.4f} "
-        f"| {d['seed_seconds']['median']:.1f} s |"
-    )
-    modern_row = (
-        f"| modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) "
-        f"| {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} "
-        f"| {d['modern_seconds']['median']:.2f} s |"
-    )
-    stalled_runs_accuracy = _list(
-        [r["seed_config"]["accuracy"] for r in study["runs"] if r["seed_config"]["stalled"]]
-    )
-    every_run_header = (
-        "| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds "
-        "| SVM | logistic regression |"
-    )
-    cpu_minutes = d["seed_seconds"]["median"] * d["runs"] / 60
     return f"""# The seed's configuration, studied
 
 *Written by `glassnet study --runs {d["runs"]}` (glassnet {version}; {machine}).*
@@ -222,15 +191,66 @@ each data draw allows, and a logistic regression that shows what a straight boun
 
 ![accuracy distributions and loss curves](seed-study.png)
 
-## What it shows
+"""
 
-| configuration | median test accuracy | range | median training time |
+
+def _plateau(study: dict[str, Any]) -> float:
+    """The median training loss at epoch 30 (or the last epoch, in shorter runs)."""
+    return float(
+        np.median(
+            [
+                r["seed_config"]["loss_curve"][min(30, len(r["seed_config"]["loss_curve"]) - 1)]
+                for r in study["runs"]
+            ]
+        )
+    )
+
+
+def _stall_text(d: dict[str, Any]) -> str:
+    """How many runs stalled, which, and where they ended."""
+    stalled = d["stalled_accuracy"]
+    return (
+        f"{d['stalled']} of {d['runs']} runs stalled "
+        f"(data seeds {', '.join(map(str, d['stalled_seeds']))}), "
+        f"ending at {stalled['min']:.3f}-{stalled['max']:.3f} test accuracy"
+        if stalled
+        else f"none of the {d['runs']} runs stalled"
+    )
+
+
+def _summary_table(study: dict[str, Any], d: dict[str, Any]) -> str:
+    """The table of median accuracies and times, one line per configuration."""
+    s, m, v = d["seed_accuracy"], d["modern_accuracy"], d["svm_accuracy"]
+    seed_row = (
+        f"| seed (sigmoid, MSE, SGD, batch 1, {study['seed_epochs']} epochs) "
+        f"| {s['median']:.4f} | {s['min']:.4f}-{s['max']:.4f} "
+        f"| {d['seed_seconds']['median']:.1f} s |"
+    )
+    modern_row = (
+        f"| modern (ReLU, cross-entropy, Adam, batch 32, {study['modern_epochs']} epochs) "
+        f"| {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} "
+        f"| {d['modern_seconds']['median']:.2f} s |"
+    )
+    return f"""| configuration | median test accuracy | range | median training time |
 | --- | --- | --- | --- |
 {seed_row}
 {modern_row}
 | RBF SVM | {v["median"]:.4f} | {v["min"]:.4f}-{v["max"]:.4f} | |
+"""
 
-- **The seed's configuration is fragile.** {stall_text}. The right panel shows why: *every*
+
+def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
+    """The section "What it shows": the summary table and what it means."""
+    m = d["modern_accuracy"]
+    escapes = _escape_epochs(study) or [0]
+    plateau = _plateau(study)
+    stalled_runs_accuracy = _list(
+        [r["seed_config"]["accuracy"] for r in study["runs"] if r["seed_config"]["stalled"]]
+    )
+    return f"""## What it shows
+
+{_summary_table(study, d)}
+- **The seed's configuration is fragile.** {_stall_text(d)}. The right panel shows why: *every*
   run's loss drops within a few epochs to a plateau near {plateau:.2f} (by epoch 30 the median
   run is at {plateau:.3f}) and stays there for a long time; the runs that learn leave it between
   epoch {min(escapes)} and epoch {max(escapes)} (median {int(np.median(escapes))}), falling to
@@ -245,7 +265,25 @@ each data draw allows, and a logistic regression that shows what a straight boun
   median of {m["median"]:.4f} in {d["modern_seconds"]["median"]:.2f} s against
   {d["seed_seconds"]["median"]:.1f} s.
 
-## Every run
+"""
+
+
+def _every_run(study: dict[str, Any], d: dict[str, Any]) -> str:
+    """The section "Every run": one table row per data seed, and how to rerun."""
+    rows = "\n".join(
+        f"| {r['seed']} | {r['seed_config']['accuracy']:.4f}"
+        f"{' (stalled)' if r['seed_config']['stalled'] else ''} "
+        f"| {r['seed_config']['final_loss']:.4f} | {r['seed_config']['seconds']:.1f} "
+        f"| {r['modern_config']['accuracy']:.4f} | {r['modern_config']['seconds']:.2f} "
+        f"| {r['svm']:.4f} | {r['linear']:.4f} |"
+        for r in study["runs"]
+    )
+    every_run_header = (
+        "| data seed | seed config accuracy | final loss | seconds | modern accuracy | seconds "
+        "| SVM | logistic regression |"
+    )
+    cpu_minutes = d["seed_seconds"]["median"] * d["runs"] / 60
+    return f"""## Every run
 
 {every_run_header}
 | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -56,7 +56,7 @@ def note(message: str) -> None:
     print(f"glassnet: note: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
 
 
-def versions() -> dict:
+def versions() -> dict[str, str]:
     found = {"glassnet": __version__, "python": platform.python_version(), "numpy": np.__version__}
     for name in ("sklearn", "matplotlib", "safetensors"):
         with contextlib.suppress(ImportError):
@@ -75,7 +75,7 @@ def write_history(history: History, path: str) -> None:
             )
 
 
-def write_json(data: dict, path: str) -> None:
+def write_json(data: dict[str, Any], path: str) -> None:
     with open(path, "w") as handle:
         json.dump(data, handle, indent=2)
         handle.write("\n")
@@ -93,7 +93,7 @@ def train_quietly(network: NeuralNetwork, *args: Any, **kwargs: Any) -> bool:
     return interrupted
 
 
-def seed_study_digest() -> dict | None:
+def seed_study_digest() -> dict[str, Any] | None:
     try:
         text = resources.files("glassnet").joinpath("seed_study.json").read_text()
     except (FileNotFoundError, OSError):

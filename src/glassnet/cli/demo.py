@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
+
+import numpy as np
 
 from .. import experiments, plotting
 from ..io import save
+from ..network import NeuralNetwork
 from .common import (
     say,
     seed_study_digest,
@@ -32,10 +36,7 @@ def run_demo(args: argparse.Namespace) -> int:
             "standardize": None,
         }
     }
-    say(f"glassnet demo: the blog post's experiment, seed {seed}")
-    say("  data: make_moons(n_samples=3000, noise=0.2), 2400 training and 600 test samples")
-    say("  network: 2-25-50-25-2, sigmoid everywhere, the post's initialisation, squared error,")
-    say(f"           SGD with learning rate 0.01, one sample per step, {args.epochs} epochs")
+    _introduce(seed, args.epochs)
     with staging(args.out) as stage:
         plotting.plot_data(
             x_train,
@@ -55,54 +56,12 @@ def run_demo(args: argparse.Namespace) -> int:
             verbose=0 if args.quiet else 1,
         )
         seconds = time.perf_counter() - started
-        accuracy = network.accuracy(x_test, y_test)
-        history = network.history
-        final_loss = history.loss[-1] if history.loss else float("nan")
-        stalled = final_loss > experiments.STALL_LOSS
-        steps = network.optimizer.iterations
-        say(f"test accuracy: {accuracy:.4f}")
-        per_step = 1e6 * seconds / max(steps, 1)
-        say(
-            f"training time: {seconds:.1f} s for {len(history)} epochs "
-            f"({per_step:.1f} µs per step, validation included)"
-        )
-        for line in _where_it_sits(accuracy, final_loss, stalled, len(history)):
-            say(line)
-        plotting.plot_loss(
-            history,
-            os.path.join(stage, "loss.png"),
-            title="seed configuration: loss per epoch",
-            loss_name="½·Σ(a − y)² per sample (mse)",
-            validation_label="test set, held out",
-        )
-        plotting.plot_decision_boundary(
-            network.predict_proba,
-            x_test,
-            y_test,
-            os.path.join(stage, "decision_boundary.png"),
-            title=(
-                f"learned decision boundary, with the {len(y_test)} test points "
-                f"(accuracy {accuracy:.3f})"
-            ),
-        )
+        accuracy, final_loss, stalled = _report(network, x_test, y_test, seconds)
+        _plot_results(stage, network, x_test, y_test, accuracy)
         save(network, os.path.join(stage, "model.safetensors"))
-        write_history(history, os.path.join(stage, "history.csv"))
+        write_history(network.history, os.path.join(stage, "history.csv"))
         write_json(
-            {
-                "experiment": (
-                    "blog post seed: 2-25-50-25-2 sigmoid, seed init, mse, SGD lr 0.01, batch 1"
-                ),
-                "test_accuracy": accuracy,
-                "final_training_loss": final_loss,
-                "final_validation_loss": history.val_loss[-1] if history.val_loss else None,
-                "stalled": bool(stalled),
-                "epochs": len(history),
-                "interrupted": interrupted,
-                "training_seconds": seconds,
-                "seconds_per_step": seconds / max(steps, 1),
-                "seed": seed,
-                "versions": versions(),
-            },
+            _metrics(network, accuracy, final_loss, stalled, interrupted, seconds, seed),
             os.path.join(stage, "metrics.json"),
         )
     say(
@@ -110,6 +69,86 @@ def run_demo(args: argparse.Namespace) -> int:
         f"history.csv to {args.out}"
     )
     return 0
+
+
+def _introduce(seed: int, epochs: int) -> None:
+    """Say what the demo runs."""
+    say(f"glassnet demo: the blog post's experiment, seed {seed}")
+    say("  data: make_moons(n_samples=3000, noise=0.2), 2400 training and 600 test samples")
+    say("  network: 2-25-50-25-2, sigmoid everywhere, the post's initialisation, squared error,")
+    say(f"           SGD with learning rate 0.01, one sample per step, {epochs} epochs")
+
+
+def _report(
+    network: NeuralNetwork, x_test: np.ndarray, y_test: np.ndarray, seconds: float
+) -> tuple[float, float, bool]:
+    """Say how the run went → ``(test accuracy, final training loss, stalled)``."""
+    accuracy = network.accuracy(x_test, y_test)
+    history = network.history
+    final_loss = history.loss[-1] if history.loss else float("nan")
+    stalled = final_loss > experiments.STALL_LOSS
+    steps = network.optimizer.iterations
+    say(f"test accuracy: {accuracy:.4f}")
+    per_step = 1e6 * seconds / max(steps, 1)
+    say(
+        f"training time: {seconds:.1f} s for {len(history)} epochs "
+        f"({per_step:.1f} µs per step, validation included)"
+    )
+    for line in _where_it_sits(accuracy, final_loss, stalled, len(history)):
+        say(line)
+    return accuracy, final_loss, stalled
+
+
+def _plot_results(
+    stage: str, network: NeuralNetwork, x_test: np.ndarray, y_test: np.ndarray, accuracy: float
+) -> None:
+    """Write ``loss.png`` and ``decision_boundary.png`` into ``stage``."""
+    plotting.plot_loss(
+        network.history,
+        os.path.join(stage, "loss.png"),
+        title="seed configuration: loss per epoch",
+        loss_name="½·Σ(a − y)² per sample (mse)",
+        validation_label="test set, held out",
+    )
+    plotting.plot_decision_boundary(
+        network.predict_proba,
+        x_test,
+        y_test,
+        os.path.join(stage, "decision_boundary.png"),
+        title=(
+            f"learned decision boundary, with the {len(y_test)} test points "
+            f"(accuracy {accuracy:.3f})"
+        ),
+    )
+
+
+def _metrics(
+    network: NeuralNetwork,
+    accuracy: float,
+    final_loss: float,
+    stalled: bool,
+    interrupted: bool,
+    seconds: float,
+    seed: int,
+) -> dict[str, Any]:
+    """What ``metrics.json`` holds."""
+    history = network.history
+    steps = network.optimizer.iterations
+    return {
+        "experiment": (
+            "blog post seed: 2-25-50-25-2 sigmoid, seed init, mse, SGD lr 0.01, batch 1"
+        ),
+        "test_accuracy": accuracy,
+        "final_training_loss": final_loss,
+        "final_validation_loss": history.val_loss[-1] if history.val_loss else None,
+        "stalled": bool(stalled),
+        "epochs": len(history),
+        "interrupted": interrupted,
+        "training_seconds": seconds,
+        "seconds_per_step": seconds / max(steps, 1),
+        "seed": seed,
+        "versions": versions(),
+    }
 
 
 def _where_it_sits(accuracy: float, final_loss: float, stalled: bool, epochs: int) -> list[str]:

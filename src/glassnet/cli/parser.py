@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 
 import numpy as np
 
@@ -36,7 +37,9 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def _number(kind: type, minimum: float, strict: bool = False, below_one: bool = False):
+def _number(
+    kind: type[int] | type[float], minimum: float, strict: bool = False, below_one: bool = False
+) -> Callable[[str], float]:
     """An argparse type: ``kind`` (int or float), finite, at least (or above) ``minimum``."""
     if below_one:
         wanted = "a fraction in [0, 1)"
@@ -45,9 +48,9 @@ def _number(kind: type, minimum: float, strict: bool = False, below_one: bool = 
     else:
         wanted = "a positive number" if strict else f"a number >= {minimum:g}"
 
-    def parse(text: str):
+    def parse(text: str) -> float:
         try:
-            value = kind(text)
+            value: float = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
         too_small = value <= minimum if strict else value < minimum
@@ -79,7 +82,7 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
-def _name_in(registry_names, kind: str):
+def _name_in(registry_names: Callable[[], list[str]], kind: str) -> Callable[[str], str]:
     def parse(text: str) -> str:
         if text.lower() not in registry_names():
             raise argparse.ArgumentTypeError(
@@ -101,7 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"glassnet {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    _add_demo(commands)
+    _add_train(commands)
+    _add_predict(commands)
+    _add_evaluate(commands)
+    _add_study(commands)
+    return parser
 
+
+def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet demo``."""
     demo = commands.add_parser(
         "demo",
         formatter_class=_Formatter,
@@ -129,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(handler=run_demo)
 
+
+def _add_train(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet train``: its data, network and run options."""
     train = commands.add_parser(
         "train",
         formatter_class=_Formatter,
@@ -137,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
             "Train a network on your CSV file (header row, numeric features) or a built-in dataset."
         ),
     )
+    _add_train_data(train)
+    _add_train_network(train)
+    _add_train_run(train)
+    train.set_defaults(handler=run_train)
+
+
+def _add_train_data(train: argparse.ArgumentParser) -> None:
+    """``glassnet train``'s data options."""
     source = train.add_argument_group("data")
     source.add_argument("--data", metavar="CSV", help="a CSV file with a header row")
     source.add_argument(
@@ -175,6 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
             "saved with the model)"
         ),
     )
+
+
+def _add_train_network(train: argparse.ArgumentParser) -> None:
+    """``glassnet train``'s network options."""
     model = train.add_argument_group("network")
     model.add_argument(
         "--hidden",
@@ -232,6 +259,10 @@ def build_parser() -> argparse.ArgumentParser:
         default="float64",
         help="floating-point precision",
     )
+
+
+def _add_train_run(train: argparse.ArgumentParser) -> None:
+    """``glassnet train``'s run options."""
     run = train.add_argument_group("run")
     run.add_argument("--out", default=os.path.join("runs", "train"), help="folder for the outputs")
     run.add_argument(
@@ -250,8 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run a checkpoint was saved from (its data and settings are reused)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=run_train)
 
+
+def _add_predict(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet predict``."""
     predict = commands.add_parser(
         "predict",
         formatter_class=_Formatter,
@@ -271,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.set_defaults(handler=run_predict)
 
+
+def _add_evaluate(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet evaluate``."""
     evaluate = commands.add_parser(
         "evaluate",
         formatter_class=_Formatter,
@@ -284,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(handler=run_evaluate)
 
+
+def _add_study(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet study``."""
     study = commands.add_parser(
         "study",
         formatter_class=_Formatter,
@@ -302,4 +341,3 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default="docs", help="folder for seed-study.md, seed-study.png and seed-study.json"
     )
     study.set_defaults(handler=run_study)
-    return parser

@@ -7,6 +7,7 @@ import csv
 import io as text_io
 import json
 import sys
+from typing import Any, cast
 
 import numpy as np
 
@@ -18,7 +19,9 @@ from ..network import NeuralNetwork
 from .common import CommandError, say
 
 
-def _model_inputs(model_path: str, data_path: str, target: str | None):
+def _model_inputs(
+    model_path: str, data_path: str, target: str | None
+) -> tuple[Any, np.ndarray, np.ndarray, dict[str, Any]]:
     """Load a model and the matching columns of a CSV file → (model, x, y_raw, info)."""
     model = load(model_path)
     if isinstance(model, NeuralNetwork):
@@ -41,7 +44,8 @@ def _model_inputs(model_path: str, data_path: str, target: str | None):
         classes = (
             info["classes"]
             if info and info.get("classes") is not None
-            else (list(range(model.n_classes)) if task == "classification" else None)
+            # a trained network has layers, so n_classes is an int here
+            else (list(range(cast(int, model.n_classes))) if task == "classification" else None)
         )
         return model, x, dataset.y, {"task": task, "classes": classes, "kind": "network"}
     features = list(model.feature_names_in_) if hasattr(model, "feature_names_in_") else None
@@ -56,7 +60,10 @@ def _model_inputs(model_path: str, data_path: str, target: str | None):
     return model, dataset.x, dataset.y, {"task": task, "classes": classes, "kind": "estimator"}
 
 
-def _predict(model, x, info):
+def _predict(
+    model: Any, x: np.ndarray, info: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """``(predictions, class probabilities or None)`` of a network or an estimator."""
     if info["kind"] == "estimator":
         if info["task"] == "classification":
             probabilities = model.predict_proba(x)
@@ -102,7 +109,7 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     model, x, y_raw, info = _model_inputs(args.model, args.data, args.target)
     predictions, probabilities = _predict(model, x, info)
-    result: dict = {"samples": int(x.shape[0])}
+    result: dict[str, Any] = {"samples": int(x.shape[0])}
     if info["task"] == "classification":
         classes = info["classes"]
         lookup = {str(c): i for i, c in enumerate(classes)}
@@ -123,6 +130,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 f"{', '.join(unknown[:5])} (it knows {', '.join(map(str, classes))})"
             )
         indices = np.array([lookup[label] for label in labels])
+        assert probabilities is not None  # a classifier's predictions come with them
         result["accuracy"] = float(np.mean(probabilities.argmax(axis=1) == indices))
         chosen = np.clip(probabilities[np.arange(len(indices)), indices], 1e-15, 1.0)
         result["log_loss"] = float(-np.mean(np.log(chosen)))

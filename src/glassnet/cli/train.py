@@ -6,6 +6,7 @@ import argparse
 import os
 import time
 import warnings
+from typing import Any, TypeAlias
 
 import numpy as np
 
@@ -50,8 +51,13 @@ SETTINGS = (
     "dtype",
 )
 
+#: the held-out ``(x, y)``, if any
+_Validation: TypeAlias = "tuple[np.ndarray, np.ndarray] | None"
+#: ``(x, y, validation)``: what a run trains on
+_TrainingData: TypeAlias = "tuple[np.ndarray, np.ndarray, _Validation]"
 
-def _load_data(settings: dict) -> Dataset:
+
+def _load_data(settings: dict[str, Any]) -> Dataset:
     if settings["data"] is not None:
         if settings["target"] is None:
             raise CommandError("--data needs --target COLUMN: the column to predict")
@@ -65,7 +71,7 @@ def _load_data(settings: dict) -> Dataset:
     )
 
 
-def _targets(dataset: Dataset, task: str, info: dict) -> np.ndarray:
+def _targets(dataset: Dataset, task: str, info: dict[str, Any]) -> np.ndarray:
     """The target column as class indices (recording the classes in ``info``) or numbers."""
     name = dataset.target
     if task == "regression":
@@ -93,7 +99,9 @@ def _targets(dataset: Dataset, task: str, info: dict) -> np.ndarray:
     return labels
 
 
-def _standardize(x: np.ndarray, x_val: np.ndarray | None) -> tuple:
+def _standardize(
+    x: np.ndarray, x_val: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None, dict[str, list[float]]]:
     """Features scaled to mean 0 and standard deviation 1 by the training part's statistics."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
@@ -102,14 +110,16 @@ def _standardize(x: np.ndarray, x_val: np.ndarray | None) -> tuple:
     return (x - mean) / scale, x_val, {"mean": mean.tolist(), "scale": scale.tolist()}
 
 
-def prepare(settings: dict) -> tuple:
+def prepare(
+    settings: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, dict[str, Any]]:
     """Data → ``(x_train, y_train, x_val, y_val, info)`` exactly as the settings say (also on
     resume, so the same rows are held out)."""
     dataset = _load_data(settings)
     task, reason = dataset.guess_task()
     if settings["task"] != "auto":
         task, reason = settings["task"], "--task"
-    info: dict = {
+    info: dict[str, Any] = {
         "task": task,
         "features": dataset.feature_names,
         "target": dataset.target,
@@ -143,7 +153,7 @@ def prepare(settings: dict) -> tuple:
     return x, y, x_val, y_val, info
 
 
-def build_network(settings: dict, info: dict, n_features: int) -> NeuralNetwork:
+def build_network(settings: dict[str, Any], info: dict[str, Any], n_features: int) -> NeuralNetwork:
     """The network the settings describe, built by the library's one builder and rules."""
     task = info["task"]
     n_classes = len(info["classes"]) if info["classes"] is not None else None
@@ -173,7 +183,7 @@ def build_network(settings: dict, info: dict, n_features: int) -> NeuralNetwork:
     )
 
 
-def _stored_settings(checkpoint: str) -> dict:
+def _stored_settings(checkpoint: str) -> dict[str, Any]:
     content, _ = read_file(checkpoint)
     stored = content.get("metadata", {}).get("cli", {}).get("settings")
     if not isinstance(stored, dict) or set(stored) != set(SETTINGS):
@@ -190,7 +200,9 @@ def _stored_settings(checkpoint: str) -> dict:
     return settings
 
 
-def _resume(args: argparse.Namespace, data: tuple, info: dict) -> tuple[NeuralNetwork, bool]:
+def _resume(
+    args: argparse.Namespace, data: _TrainingData, info: dict[str, Any]
+) -> tuple[NeuralNetwork, bool]:
     x, y, validation = data
     say(f"resuming {args.resume}: {info['description']}, task {info['task']}")
     with warnings.catch_warnings(record=True) as caught:
@@ -203,7 +215,7 @@ def _resume(args: argparse.Namespace, data: tuple, info: dict) -> tuple[NeuralNe
 
 
 def _train_new(
-    args: argparse.Namespace, settings: dict, data: tuple, info: dict
+    args: argparse.Namespace, settings: dict[str, Any], data: _TrainingData, info: dict[str, Any]
 ) -> tuple[NeuralNetwork, bool]:
     x, y, validation = data
     network = build_network(settings, info, x.shape[1])
@@ -239,7 +251,7 @@ def run_train(args: argparse.Namespace) -> int:
         if settings["data"] is not None and settings["dataset"] is not None:
             raise CommandError("give either --data or --dataset, not both")
     x, y, x_val, y_val, info = prepare(settings)
-    validation = None if x_val is None else (x_val, y_val)
+    validation = None if x_val is None or y_val is None else (x_val, y_val)  # both or neither
     with staging(args.out) as stage:
         started = time.perf_counter()
         if args.resume is not None:
@@ -270,8 +282,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _report(
-    network: NeuralNetwork, x: np.ndarray, y: np.ndarray, validation: tuple | None, info: dict
-) -> dict:
+    network: NeuralNetwork,
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: _Validation,
+    info: dict[str, Any],
+) -> dict[str, dict[str, float]]:
     scores = {"training": network.evaluate(x, y)}
     if validation is not None:
         scores["validation"] = network.evaluate(*validation)
@@ -284,7 +300,15 @@ def _report(
     return scores
 
 
-def _write_outputs(stage, network, x, y, validation, info, settings) -> None:
+def _write_outputs(
+    stage: str,
+    network: NeuralNetwork,
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: _Validation,
+    info: dict[str, Any],
+    settings: dict[str, Any],
+) -> None:
     names = [str(c) for c in info.get("class_names") or info["classes"] or []] or None
     if x.shape[1] >= 2:
         plotting.plot_data(

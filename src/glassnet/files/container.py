@@ -40,6 +40,7 @@ __all__ = [
     "atomic_write",
     "expect",
     "header",
+    "read_dict",
     "read_document",
     "read_int",
     "require_safetensors",
@@ -50,7 +51,11 @@ __all__ = [
 FORMAT_VERSION = 1
 #: the largest header (JSON) accepted, in bytes
 MAX_HEADER_BYTES = 64 * 2**20
-_DTYPES = {"F64": np.dtype("<f8"), "F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
+_DTYPES: dict[str, np.dtype] = {
+    "F64": np.dtype("<f8"),
+    "F32": np.dtype("<f4"),
+    "I64": np.dtype("<i8"),
+}
 #: what a file can hold
 KINDS = ("NeuralNetwork", "NeuralNetworkClassifier", "NeuralNetworkRegressor")
 
@@ -156,6 +161,13 @@ def expect(condition: bool, message: str) -> None:
         raise ModelFileError(message)
 
 
+def read_dict(value: object, message: str) -> dict[str, Any]:
+    """``value`` if it is a JSON object, else a :class:`ModelFileError` with ``message``."""
+    if not isinstance(value, dict):
+        raise ModelFileError(message)
+    return value
+
+
 def read_int(value: object, what: str, minimum: int = 0, maximum: int = 2**62) -> int:
     """``value`` if it is an integer in ``[minimum, maximum]``, else a :class:`ModelFileError`."""
     is_int = isinstance(value, int) and not isinstance(value, bool)
@@ -198,12 +210,13 @@ def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
             continue
         label = f"tensor {name!r:.80}"
         keys = {"dtype", "shape", "data_offsets"}
-        expect(isinstance(entry, dict) and set(entry) == keys, f"{label}: malformed entry")
+        entry = read_dict(entry, f"{label}: malformed entry")
+        expect(set(entry) == keys, f"{label}: malformed entry")
         dtype = _DTYPES.get(entry["dtype"]) if isinstance(entry["dtype"], str) else None
-        expect(
-            dtype is not None,
-            f"{label}: dtype {entry['dtype']!r:.40} is not one glassnet writes (F64, F32, I64)",
-        )
+        if dtype is None:
+            raise ModelFileError(
+                f"{label}: dtype {entry['dtype']!r:.40} is not one glassnet writes (F64, F32, I64)"
+            )
         shape = entry["shape"]
         expect(isinstance(shape, list) and len(shape) <= 4, f"{label}: malformed shape")
         shape = tuple(read_int(n, f"{label} shape", 0, 2**40) for n in shape)
@@ -211,10 +224,10 @@ def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
         expect(isinstance(offsets, list) and len(offsets) == 2, f"{label}: malformed data_offsets")
         begin, end = (read_int(n, f"{label} offset", 0, data_size) for n in offsets)
         expect(
-            end - begin == math.prod(shape) * dtype.itemsize,  # type: ignore[union-attr]
+            end - begin == math.prod(shape) * dtype.itemsize,
             f"{label}: its offsets do not match its shape and dtype",
         )
-        specs[name] = (dtype, shape)  # type: ignore[assignment]
+        specs[name] = (dtype, shape)
         spans.append((begin, end))
     spans.sort()
     position = 0
@@ -263,11 +276,9 @@ def _read_verified(
     with open(path, "rb") as handle:
         size = os.fstat(handle.fileno()).st_size
         head, header, data_start = _read_header(handle, size)
-        metadata = header.get("__metadata__")
-        expect(
-            isinstance(metadata, dict) and "glassnet" in metadata,
-            "not a glassnet model file: its metadata has no 'glassnet' entry",
-        )
+        missing = "not a glassnet model file: its metadata has no 'glassnet' entry"
+        metadata = read_dict(header.get("__metadata__"), missing)
+        expect("glassnet" in metadata, missing)
         expect(
             all(isinstance(v, str) for v in metadata.values()),
             "malformed metadata: values must be strings",
@@ -278,7 +289,7 @@ def _read_verified(
             raise ModelFileError(
                 f"the glassnet metadata is not valid JSON ({type(error).__name__})"
             ) from None
-        expect(isinstance(document, dict), "the glassnet metadata is not a JSON object")
+        document = read_dict(document, "the glassnet metadata is not a JSON object")
         _check_versions(document)
         specs = _tensor_specs(header, size - data_start)
         if check is not None:

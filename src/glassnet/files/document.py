@@ -21,7 +21,7 @@ import numpy as np
 
 from .._validation import check_dtype
 from ..optim import optimizers
-from .container import TensorSpecs, expect, read_int
+from .container import ModelFileError, TensorSpecs, expect, read_dict, read_int
 
 __all__ = ["check_tensor_specs", "label_document", "network_config", "network_document"]
 
@@ -97,15 +97,14 @@ def label_document(classes: np.ndarray) -> dict:
     raise ValueError(f"cannot save class labels of dtype {classes.dtype}; use integers or strings")
 
 
-def network_config(document: dict) -> tuple[dict, np.dtype]:
+def network_config(document: dict) -> tuple[dict[str, Any], np.dtype]:
     """The document's network configuration, its structure checked, and its dtype."""
-    config = document.get("network")
-    expect(isinstance(config, dict), "the file has no 'network' configuration")
+    config = read_dict(document.get("network"), "the file has no 'network' configuration")
     expect(
-        set(config) == NETWORK_KEYS,  # type: ignore[arg-type]
-        f"the network configuration has unexpected keys {sorted(config)!r:.200}",  # type: ignore[arg-type]
+        set(config) == NETWORK_KEYS,
+        f"the network configuration has unexpected keys {sorted(config)!r:.200}",
     )
-    layers = config["layers"]  # type: ignore[index]
+    layers = config["layers"]
     expect(
         isinstance(layers, list) and 1 <= len(layers) <= _MAX_LAYERS,
         "the configuration needs a list of layers",
@@ -124,31 +123,29 @@ def network_config(document: dict) -> tuple[dict, np.dtype]:
         )
         previous = layer["n_outputs"]
     try:
-        dtype = check_dtype(config["dtype"])  # type: ignore[index]
+        dtype = check_dtype(config["dtype"])
     except (TypeError, ValueError) as error:
-        expect(False, f"network dtype: {error}")
-    return config, dtype  # type: ignore[return-value]
+        raise ModelFileError(f"network dtype: {error}") from None
+    return config, dtype
 
 
-def _optimizer_slots(config: object) -> tuple[str, ...]:
-    expect(
-        isinstance(config, dict) and isinstance(config.get("name"), str),
-        "malformed optimizer configuration",
-    )
+def _optimizer_slots(value: object) -> tuple[str, ...]:
+    config = read_dict(value, "malformed optimizer configuration")
+    expect(isinstance(config.get("name"), str), "malformed optimizer configuration")
     try:
-        optimizer = optimizers.get(dict(config), "optimizer")  # type: ignore[call-overload]
+        optimizer = optimizers.get(dict(config), "optimizer")
     except (TypeError, ValueError) as error:
-        expect(False, f"optimizer: {error}")
+        raise ModelFileError(f"optimizer: {error}") from None
     return optimizer.slot_names
 
 
-def _training_tensors(training: object, dtype: np.dtype, n_params: int) -> TensorSpecs:
-    expect(isinstance(training, dict), "malformed training section")
+def _training_tensors(section: object, dtype: np.dtype, n_params: int) -> TensorSpecs:
+    training = read_dict(section, "malformed training section")
     expected: dict = {}
-    early = training.get("early_stopping")  # type: ignore[union-attr]
+    early = training.get("early_stopping")
     if isinstance(early, dict) and early.get("restore_best") and early.get("best") is not None:
         expected["early_stopping.best_parameters"] = (dtype, (n_params,))
-    if training.get("batch") and training.get("shuffle"):  # type: ignore[union-attr]
+    if training.get("batch") and training.get("shuffle"):
         # the order's length is checked against the data on resume
         expected["training.order"] = (np.dtype("<i8"), None)
     return expected
@@ -164,10 +161,9 @@ def expected_tensors(document: dict) -> TensorSpecs:
         expected[f"layers.{index}.weights"] = (dtype, (layer["n_inputs"], layer["n_outputs"]))
         expected[f"layers.{index}.bias"] = (dtype, (layer["n_outputs"],))
         n_params += layer["n_inputs"] * layer["n_outputs"] + layer["n_outputs"]
-    state = document.get("state")
-    expect(isinstance(state, dict), "the file has no 'state' section")
+    state = read_dict(document.get("state"), "the file has no 'state' section")
     slots = _optimizer_slots(config["optimizer"])
-    n_slot_groups = read_int(state.get("optimizer_slots"), "state.optimizer_slots", 0, 1)  # type: ignore[union-attr]
+    n_slot_groups = read_int(state.get("optimizer_slots"), "state.optimizer_slots", 0, 1)
     for group in range(n_slot_groups):
         for name in slots:
             expected[f"optimizer.{group}.{name}"] = (dtype, (n_params,))

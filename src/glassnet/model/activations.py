@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 
-class _PerDtype(dict):
+class _PerDtype(dict[np.dtype, np.ndarray]):
     """Read-only 0-d arrays of one value, one per dtype, made on first use.
 
     In a ufunc a 0-d array costs less than a Python float, and it never turns a float32
@@ -75,7 +75,7 @@ def constant(value: float, dtype: np.dtype) -> np.ndarray:
     return per_dtype[np.dtype(dtype)]
 
 
-class _ExpFloors(dict):
+class _ExpFloors(dict[np.dtype, np.ndarray]):
     def __missing__(self, dtype: np.dtype) -> np.ndarray:
         floor = self[dtype] = constant(float(np.log(np.finfo(dtype).tiny)) + 20.0, np.dtype(dtype))
         return floor
@@ -201,7 +201,7 @@ class ReLU(Activation):
     _MAX_ZEROS = 2**18
 
     def __init__(self) -> None:
-        self._zeros: dict[tuple, np.ndarray] = {}
+        self._zeros: dict[tuple[tuple[int, ...], np.dtype], np.ndarray] = {}
 
     def _zeros_like(self, z: np.ndarray) -> np.ndarray:
         zeros = self._zeros.get((z.shape, z.dtype))

@@ -118,7 +118,8 @@ class Layer:
         self._use_storage(packed, np.zeros_like(packed))
 
     def _use_storage(self, packed: np.ndarray, grad_packed: np.ndarray) -> None:
-        """Keep weights and bias in one ``(n_inputs + 1, n_outputs)`` array, the bias as its last row.
+        """Keep weights and bias in one ``(n_inputs + 1, n_outputs)`` array, the bias as its last
+        row.
 
         An input with a trailing column of ones then gets ``x @ weights + bias`` from one matrix
         product, and the gradient of both from one more.
@@ -274,7 +275,8 @@ class Layer:
         grad = np.array(grad_output, dtype=self.dtype)  # a copy: the caller's array is not touched
         if grad.shape != expected:
             raise ValueError(
-                f"grad_output must have shape {expected} (that of the last output), got {grad.shape}"
+                f"grad_output must have shape {expected} (that of the last output), "
+                f"got {grad.shape}"
             )
         return self._plan.backward_from_output(grad, self._x).copy()
 
@@ -323,5 +325,5 @@ class Layer:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._weights = self._bias = self._grad_weights = self._grad_bias = None
-        if self._packed is not None:
+        if self._packed is not None and self._grad_packed is not None:
             self._use_storage(self._packed, self._grad_packed)

@@ -83,13 +83,53 @@ class Loss(Configurable):
         sample_weight: np.ndarray | None = None,
         out: np.ndarray | None = None,
     ) -> np.ndarray:
-        """The gradient of :meth:`value` with respect to ``output``, shape ``(n_samples, n_outputs)``."""
+        """The gradient of :meth:`value` with respect to ``output``, shape
+        ``(n_samples, n_outputs)``."""
         raise NotImplementedError
 
-    def value_and_gradient(self, output, target, sample_weight=None, out=None) -> float:
+    def value_and_gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> float:
         """Write the gradient into ``out`` and return the value (one pass where possible)."""
         value = self.value(output, target, sample_weight)
         self.gradient(output, target, sample_weight, out)
+        return value
+
+    # losses computed from the output layer's logits (``fused_activation`` set) implement these
+    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        """The loss of each sample from the logits ``z``, shape ``(n_samples,)``."""
+        raise NotImplementedError
+
+    def value_from_logits(
+        self, logits: np.ndarray, target: np.ndarray, sample_weight: np.ndarray | None = None
+    ) -> float:
+        """The mean (or weighted mean) loss over the batch, from the logits."""
+        return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
+
+    def gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The gradient with respect to the logits, written into ``out`` and returned."""
+        raise NotImplementedError
+
+    def value_and_gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> float:
+        """Write the gradient with respect to the logits into ``out``; return the value."""
+        value = self.value_from_logits(logits, target, sample_weight)
+        self.gradient_from_logits(logits, target, sample_weight, out)
         return value
 
     def get_config(self) -> dict:
@@ -104,15 +144,27 @@ class MeanSquaredError(Loss):
 
     name = "mse"
 
-    def per_sample(self, output, target):
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         residual = output - target
         return 0.5 * np.einsum("ij,ij->i", residual, residual)
 
-    def gradient(self, output, target, sample_weight=None, out=None):
+    def gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         out = subtract(output, target, out)
         return _scale_rows(out, sample_weight)
 
-    def value_and_gradient(self, output, target, sample_weight=None, out=None):
+    def value_and_gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> float:
         residual = subtract(output, target, out)
         if sample_weight is None:
             value = 0.5 * float(np.vdot(residual, residual)) / residual.shape[0]
@@ -131,17 +183,24 @@ class MeanAbsoluteError(Loss):
     name = "mae"
     for_classification = False
 
-    def per_sample(self, output, target):
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         return np.abs(output - target).sum(axis=1)
 
-    def gradient(self, output, target, sample_weight=None, out=None):
+    def gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         out = subtract(output, target, out)
         np.sign(out, out)
         return _scale_rows(out, sample_weight)
 
 
 class Huber(Loss):
-    """Per element ``½d²`` for ``|d| ≤ delta`` and ``delta·(|d| − ½delta)`` beyond, with ``d = a − y``;
+    """Per element ``½d²`` for ``|d| ≤ delta`` and ``delta·(|d| − ½delta)`` beyond, with
+    ``d = a − y``;
     summed over outputs, averaged over the batch. Gradient ``clip(d, −delta, delta)``.
 
     Parameters
@@ -156,17 +215,23 @@ class Huber(Loss):
     def __init__(self, delta: float = 1.0) -> None:
         self.delta = check_float(delta, "delta", minimum=0.0, include_minimum=False)
 
-    def per_sample(self, output, target):
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         d = np.abs(output - target)
         quadratic = np.minimum(d, self.delta)
         return (0.5 * quadratic * quadratic + self.delta * (d - quadratic)).sum(axis=1)
 
-    def gradient(self, output, target, sample_weight=None, out=None):
+    def gradient(
+        self,
+        output: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         out = subtract(output, target, out)
         np.clip(out, -self.delta, self.delta, out=out)
         return _scale_rows(out, sample_weight)
 
-    def get_config(self):
+    def get_config(self) -> dict:
         return {"name": self.name, "delta": self.delta}
 
 
@@ -187,10 +252,13 @@ class CrossEntropy(Loss):
         # −Σ y·(shifted − log_norm), written so no 0·(−inf) can appear
         return log_norm * target.sum(axis=1) - np.einsum("ij,ij->i", target, shifted)
 
-    def value_from_logits(self, logits, target, sample_weight=None) -> float:
-        return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
-
-    def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
+    def value_and_gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> float:
         """Return the loss and write ``d loss / d logits`` into ``out``.
 
         Targets are rows that sum to 1 (one-hot or class probabilities; the network checks), so
@@ -216,13 +284,19 @@ class CrossEntropy(Loss):
             return (float(np.add.reduce(log_norm, axis=None)) - target_term) / logits.shape[0]
         return _weighted_mean(log_norm[:, 0] - target_term, sample_weight)
 
-    def gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> np.ndarray:
+    def gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Write ``d loss / d logits``, ``(softmax(z) − y) / n``, into ``out`` and return it."""
         gradient = _SOFTMAX.forward(logits, out)
         gradient -= target
         return _scale_rows(gradient, sample_weight)
 
-    def per_sample(self, output, target):
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         # from probabilities, for reporting only: clipped so an exact 0 gives a large finite loss
         tiny = np.finfo(output.dtype).tiny
         return -np.einsum("ij,ij->i", target, np.log(np.clip(output, tiny, None)))
@@ -239,26 +313,24 @@ class BinaryCrossEntropy(Loss):
     fused_activation = "sigmoid"
     for_classification = True
 
-    def per_sample_from_logits(self, logits, target):
+    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
         tail = np.log1p(np.exp(np.maximum(-np.abs(logits), exp_floor(logits.dtype))))
         elementwise = np.maximum(logits, 0) - logits * target + tail
         return elementwise.sum(axis=1)
 
-    def value_from_logits(self, logits, target, sample_weight=None) -> float:
-        return _weighted_mean(self.per_sample_from_logits(logits, target), sample_weight)
-
-    def value_and_gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> float:
-        value = self.value_from_logits(logits, target, sample_weight)
-        self.gradient_from_logits(logits, target, sample_weight, out)
-        return value
-
-    def gradient_from_logits(self, logits, target, sample_weight=None, out=None) -> np.ndarray:
+    def gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Write ``d loss / d logits``, ``(σ(z) − y) / n``, into ``out`` and return it."""
         gradient = _SIGMOID.forward(logits, out)
         gradient -= target
         return _scale_rows(gradient, sample_weight)
 
-    def per_sample(self, output, target):
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
         eps = np.finfo(output.dtype).eps
         p = np.clip(output, eps, 1 - eps)
         return -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum(axis=1)

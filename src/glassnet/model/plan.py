@@ -20,6 +20,7 @@ Two shapes of the same computation make small steps fast:
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -59,9 +60,6 @@ class LayerStep:
         ``output`` without the ones.
     grad_input : ndarray of shape (n, n_inputs)
         ``dL/dx``, handed to the layer below as its ``dL/da``.
-    input_t : ndarray of shape (n_inputs + 1, n) or None
-        The layer's input transposed, for the weight gradient; None for the first layer, whose
-        input comes with each batch.
     activate : callable ``activate(z, out)``
         The activation's forward.
     backward : callable ``backward(grad_a, saved, out)``
@@ -69,8 +67,6 @@ class LayerStep:
         several layers at once, a plain multiplication by it.
     saved : ndarray
         What ``backward`` takes: ``z``, ``a`` or the precomputed derivative.
-    below : LayerStep or None
-        The layer underneath.
     """
 
     n_inputs: int
@@ -90,8 +86,6 @@ class LayerStep:
     activate: Callable[..., np.ndarray]
     backward: Callable[..., np.ndarray]
     saved: np.ndarray
-    input_t: np.ndarray | None = None
-    below: LayerStep | None = None
 
     @classmethod
     def build(cls, layer: Layer, n_samples: int, output: np.ndarray) -> LayerStep:
@@ -190,7 +184,6 @@ class StepPlan:
         self.loss = loss
         self.fused = fused
         self.l2 = l2
-        self.flat = flat
         self.layers = tuple(layers)
         dtype = layers[0].packed.dtype
         if n_samples == 1:
@@ -200,23 +193,25 @@ class StepPlan:
             outputs = [np.ones((n_samples, layer.n_outputs + 1), dtype) for layer in layers[:-1]]
         outputs.append(np.ones((n_samples, layers[-1].n_outputs + 1), dtype))
         steps = [LayerStep.build(layer, n_samples, out) for layer, out in zip(layers, outputs)]
-        for below, above in zip(steps, steps[1:]):
-            above.below = below
-            above.input_t = below.output.T
         self.groups = _group_derivatives(layers, steps, row, starts) if n_samples == 1 else []
         self.steps = steps
         self.hidden = steps[:-1]
         self.top = steps[-1]
         self.first = steps[0]
-        #: the layers above the first, top first: the backward pass's loop
-        self.upper = steps[:0:-1]
+        #: the layers above the first, top first, each with the one below and its input
+        #: transposed: the backward pass's loop
+        pairs = itertools.pairwise(steps)
+        self.upper = [(step, below, below.output.T) for below, step in pairs][::-1]
         top_activation = layers[-1].activation
         self.top_keeps_z = top_activation.derivative_uses == "z"
         self.loss_grad = np.empty_like(self.top.z)
         if loss is not None:
             self.loss_gradient = loss.gradient_from_logits if fused else loss.gradient
+        self._l2_arrays = None
         if l2:
-            self.l2_scratch = np.empty_like(flat[0])
+            if flat is None:
+                raise ValueError("an L2 penalty needs the network's flat parameter vectors")
+            self._l2_arrays = (*flat, np.empty_like(flat[0]))
 
     # ------------------------------------------------------------------ forward
     def forward_z(self, x: np.ndarray, top_z: np.ndarray) -> np.ndarray:
@@ -309,10 +304,9 @@ class StepPlan:
         own ``dL/dz`` with its activation's derivative. Returns ``dL/dx`` of the first layer's
         input when asked (a buffer of the plan), else None.
         """
-        for step in self.upper:
-            dot(step.input_t, dz, step.grad_packed)
+        for step, below, input_t in self.upper:
+            dot(input_t, dz, step.grad_packed)
             g = dot(dz, step.weights_t, step.grad_input)
-            below = step.below
             dz = below.backward(g, below.saved, below.dz)
         first = self.first
         if x_t.shape[0] == first.n_inputs:  # an input without the ones column
@@ -337,9 +331,11 @@ class StepPlan:
     def add_l2(self) -> float:
         """Add the L2 penalty's gradient ``l2·W`` (0 for biases) to the gradients; return the
         penalty ``½·l2·Σ‖W‖²`` of the current parameters."""
-        parameters, gradients, weight_mask = self.flat  # type: ignore[misc]
+        if self._l2_arrays is None:
+            return 0.0
+        parameters, gradients, weight_mask, scratch = self._l2_arrays
         penalty = l2_penalty(self.layers, self.l2)
-        scratch = np.multiply(parameters, weight_mask, self.l2_scratch)
+        np.multiply(parameters, weight_mask, scratch)
         scratch *= self.l2
         gradients += scratch
         return penalty

@@ -1,4 +1,5 @@
-"""Class probabilities from a network's output, whatever its output layer and however large its inputs.
+"""Class probabilities from a network's output, whatever its output layer and however large its
+inputs.
 
 A softmax output is already a distribution; a single unit ``p`` means ``[1 − p, p]``; other outputs
 (the seed's sigmoid units trained with the squared error, say) are clipped to be non-negative and

@@ -1,1 +1,1 @@
-"""Optimizers and learning-rate schedules: they update a flat parameter vector, knowing no layers."""
+"""Optimizers and learning-rate schedules: they update a flat parameter vector and know no layer."""

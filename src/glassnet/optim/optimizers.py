@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -32,11 +32,14 @@ import numpy as np
 # step that runs thousands of times a second in per-sample training
 from numpy import divide, multiply, sqrt, square
 
-from . import schedules
 from .._registry import Configurable, Registry
 from .._validation import check_bool, check_float
+from . import schedules
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "get", "names"]
+
+#: what Optimizer._constants caches: the values, their dtype and their 0-d arrays
+_Constants = tuple[tuple[float, ...], np.dtype, tuple[np.ndarray, ...]]
 
 
 class Optimizer(Configurable):
@@ -49,8 +52,9 @@ class Optimizer(Configurable):
     """
 
     name: ClassVar[str] = ""
-    #: the names of the per-parameter state arrays, in ``state_dict()["slots"]``
-    slot_names: ClassVar[tuple[str, ...]] = ()
+    #: the names of the per-parameter state arrays, in ``state_dict()["slots"]`` (not a ClassVar:
+    #: SGD sets its own per instance)
+    slot_names: tuple[str, ...] = ()
 
     def __init__(self, learning_rate: float | schedules.Schedule = 0.01) -> None:
         if isinstance(learning_rate, (schedules.Schedule, dict)):
@@ -63,7 +67,8 @@ class Optimizer(Configurable):
         self.iterations = 0
         self._slots: list[dict[str, np.ndarray]] = []
         self._scratch: list[np.ndarray] = []
-        self._scalars: dict[str, np.ndarray] = {}
+        # 0-d arrays by name (see _variable), and the cache of _constants under "constants"
+        self._scalars: dict[str, Any] = {}
         self._bound: Sequence[np.ndarray] | None = None
 
     @property
@@ -119,7 +124,7 @@ class Optimizer(Configurable):
 
         In a ufunc a 0-d array costs less than a Python float, and keeps a float32 update float32.
         """
-        cached = self._scalars.get("constants")
+        cached: _Constants | None = self._scalars.get("constants")
         if cached is None or cached[0] != values or cached[1] != dtype:
             cached = self._scalars["constants"] = (
                 values,
@@ -130,7 +135,7 @@ class Optimizer(Configurable):
 
     def _variable(self, name: str, dtype: np.dtype) -> np.ndarray:
         """A 0-d array to overwrite every step (the step size of Adam, say)."""
-        holder = self._scalars.get(name)
+        holder: np.ndarray | None = self._scalars.get(name)
         if holder is None or holder.dtype != dtype:
             holder = self._scalars[name] = np.empty((), dtype)
         return holder
@@ -139,7 +144,9 @@ class Optimizer(Configurable):
         """Compute the step's scalars once for all parameters."""
         raise NotImplementedError
 
-    def _update(self, param: np.ndarray, grad: np.ndarray, slot: dict, scratch: np.ndarray) -> None:
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slot: dict[str, np.ndarray], scratch: np.ndarray
+    ) -> None:
         raise NotImplementedError
 
     def reset(self) -> None:
@@ -170,7 +177,8 @@ class Optimizer(Configurable):
         for slot in slots:
             if set(slot) != set(self.slot_names):
                 raise ValueError(
-                    f"{type(self).__name__} state needs slots {sorted(self.slot_names)}, got {sorted(slot)}"
+                    f"{type(self).__name__} state needs slots {sorted(self.slot_names)}, "
+                    f"got {sorted(slot)}"
                 )
         if params is not None and slots:
             if len(slots) != len(params):
@@ -181,8 +189,8 @@ class Optimizer(Configurable):
                 for name, array in slot.items():
                     if array.shape != param.shape or array.dtype != param.dtype:
                         raise ValueError(
-                            f"optimizer slot {name!r} has shape {array.shape} and dtype {array.dtype}, "
-                            f"expected {param.shape} and {param.dtype}"
+                            f"optimizer slot {name!r} has shape {array.shape} "
+                            f"and dtype {array.dtype}, expected {param.shape} and {param.dtype}"
                         )
         self.iterations = int(iterations)
         self._slots = [
@@ -205,7 +213,7 @@ class Optimizer(Configurable):
             **self._hyperparameters(),
         }
 
-    def _hyperparameters(self) -> dict:
+    def _hyperparameters(self) -> dict[str, object]:
         return {}
 
     # optimizers carry state: two with equal settings are still different objects
@@ -227,7 +235,12 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, learning_rate=0.01, momentum: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        learning_rate: float | schedules.Schedule = 0.01,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         super().__init__(learning_rate)
         self.momentum = check_float(
             momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False
@@ -237,10 +250,12 @@ class SGD(Optimizer):
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
         self.slot_names = ("velocity",) if self.momentum > 0 else ()
 
-    def _prepare(self, learning_rate, dtype):
+    def _prepare(self, learning_rate: float, dtype: np.dtype) -> None:
         self._lr, self._mu = self._constants(dtype, learning_rate, self.momentum)
 
-    def _update(self, param, grad, slot, scratch):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slot: dict[str, np.ndarray], scratch: np.ndarray
+    ) -> None:
         multiply(grad, self._lr, scratch)  # lr * g
         if not self.slot_names:
             param -= scratch
@@ -255,7 +270,9 @@ class SGD(Optimizer):
         else:
             param += velocity
 
-    def stepper(self, params, grads):
+    def stepper(
+        self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]
+    ) -> Callable[[], None]:
         if type(self) is not SGD or type(self.learning_rate) is not float or len(params) != 1:
             return super().stepper(params, grads)  # a subclass may have changed what a step does
         # at a constant rate the step's scalars never change: prepare them once
@@ -270,7 +287,7 @@ class SGD(Optimizer):
 
         return step
 
-    def _hyperparameters(self):
+    def _hyperparameters(self) -> dict[str, object]:
         return {"momentum": self.momentum, "nesterov": self.nesterov}
 
 
@@ -290,14 +307,18 @@ class Adam(Optimizer):
     slot_names = ("m", "v")
 
     def __init__(
-        self, learning_rate=0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-8
-    ):
+        self,
+        learning_rate: float | schedules.Schedule = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None:
         super().__init__(learning_rate)
         self.beta_1 = check_float(beta_1, "beta_1", minimum=0.0, maximum=1.0, include_maximum=False)
         self.beta_2 = check_float(beta_2, "beta_2", minimum=0.0, maximum=1.0, include_maximum=False)
         self.epsilon = check_float(epsilon, "epsilon", minimum=0.0, include_minimum=False)
 
-    def _prepare(self, learning_rate, dtype):
+    def _prepare(self, learning_rate: float, dtype: np.dtype) -> None:
         t = self.iterations
         step_size = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         self._b1, self._one_minus_b1, self._b2, self._one_minus_b2, self._eps = self._constants(
@@ -306,7 +327,9 @@ class Adam(Optimizer):
         self._step_size = self._variable("step", dtype)
         self._step_size[()] = step_size
 
-    def _update(self, param, grad, slot, scratch):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slot: dict[str, np.ndarray], scratch: np.ndarray
+    ) -> None:
         # twelve whole-array passes; scaling a moment in place and adding the scaled gradient
         # reads less memory than the equivalent m += (1 - b1) (g - m)
         m, v = slot["m"], slot["v"]
@@ -323,7 +346,7 @@ class Adam(Optimizer):
         scratch *= self._step_size
         param -= scratch
 
-    def _hyperparameters(self):
+    def _hyperparameters(self) -> dict[str, object]:
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
@@ -343,26 +366,28 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        learning_rate=0.001,
+        learning_rate: float | schedules.Schedule = 0.001,
         weight_decay: float = 0.01,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-    ):
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+    ) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon)
         self.weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
 
-    def _prepare(self, learning_rate, dtype):
+    def _prepare(self, learning_rate: float, dtype: np.dtype) -> None:
         super()._prepare(learning_rate, dtype)
         self._shrink = self._variable("shrink", dtype)
         self._shrink[()] = 1.0 - learning_rate * self.weight_decay
 
-    def _update(self, param, grad, slot, scratch):
+    def _update(
+        self, param: np.ndarray, grad: np.ndarray, slot: dict[str, np.ndarray], scratch: np.ndarray
+    ) -> None:
         if self.weight_decay:
             param *= self._shrink
         super()._update(param, grad, slot, scratch)
 
-    def _hyperparameters(self):
+    def _hyperparameters(self) -> dict[str, object]:
         return {"weight_decay": self.weight_decay, **super()._hyperparameters()}
 
 
@@ -375,7 +400,8 @@ _REGISTRY.register("adamw", AdamW)
 def get(
     optimizer: str | dict | Optimizer, argument: str = "optimizer", **kwargs: object
 ) -> Optimizer:
-    """Return an :class:`Optimizer` from a name (with keyword arguments), a config dict or an instance.
+    """Return an :class:`Optimizer` from a name (with keyword arguments), a config dict or an
+    instance.
 
     Raises
     ------
@@ -391,8 +417,8 @@ def get(
     if isinstance(optimizer, dict):
         config = {**optimizer, **kwargs}
         name = config.pop("name", None)
-        return _REGISTRY.create(name, argument, **config)  # type: ignore[arg-type]
-    return _REGISTRY.create(optimizer, argument, **kwargs)  # type: ignore[arg-type]
+        return _REGISTRY.create(name, argument, **config)
+    return _REGISTRY.create(optimizer, argument, **kwargs)
 
 
 def names() -> list[str]:

@@ -29,7 +29,8 @@ class Schedule(Configurable):
 
 
 class ExponentialDecay(Schedule):
-    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored with ``staircase``)."""
+    """``initial_learning_rate * decay_rate ** (step / decay_steps)`` (floored with
+    ``staircase``)."""
 
     name = "exponential_decay"
 
@@ -39,15 +40,16 @@ class ExponentialDecay(Schedule):
         decay_rate: float,
         decay_steps: int,
         staircase: bool = False,
-    ):
+    ) -> None:
         self.initial_learning_rate = check_float(
             initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
         )
         self.decay_rate = check_float(decay_rate, "decay_rate", minimum=0.0, include_minimum=False)
-        self.decay_steps = check_int(decay_steps, "decay_steps", minimum=1)
+        # check_int says int | None; without allow_none it returns an int
+        self.decay_steps: int = check_int(decay_steps, "decay_steps", minimum=1)
         self.staircase = check_bool(staircase, "staircase")
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         exponent = step / self.decay_steps
         if self.staircase:
             exponent = math.floor(exponent)
@@ -55,17 +57,18 @@ class ExponentialDecay(Schedule):
 
 
 class InverseScaling(Schedule):
-    """``initial_learning_rate / (step + 1) ** power_t`` (scikit-learn's ``"invscaling"``, per step)."""
+    """``initial_learning_rate / (step + 1) ** power_t`` (scikit-learn's ``"invscaling"``, per
+    step)."""
 
     name = "inverse_scaling"
 
-    def __init__(self, initial_learning_rate: float, power_t: float = 0.5):
+    def __init__(self, initial_learning_rate: float, power_t: float = 0.5) -> None:
         self.initial_learning_rate = check_float(
             initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
         )
         self.power_t = check_float(power_t, "power_t", minimum=0.0)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         return self.initial_learning_rate / (step + 1) ** self.power_t
 
 
@@ -75,14 +78,14 @@ class CosineDecay(Schedule):
 
     name = "cosine_decay"
 
-    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0):
+    def __init__(self, initial_learning_rate: float, decay_steps: int, alpha: float = 0.0) -> None:
         self.initial_learning_rate = check_float(
             initial_learning_rate, "initial_learning_rate", minimum=0.0, include_minimum=False
         )
-        self.decay_steps = check_int(decay_steps, "decay_steps", minimum=1)
+        self.decay_steps: int = check_int(decay_steps, "decay_steps", minimum=1)
         self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
 
-    def __call__(self, step):
+    def __call__(self, step: int) -> float:
         progress = min(step, self.decay_steps) / self.decay_steps
         cosine = 0.5 * (1.0 + math.cos(math.pi * progress))
         return self.initial_learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
@@ -94,7 +97,8 @@ for _cls in (ExponentialDecay, InverseScaling, CosineDecay):
 
 
 def get(config: dict | Schedule, argument: str = "learning_rate") -> Schedule:
-    """Return a :class:`Schedule` from a config dict (``{"name": ..., **params}``) or an instance."""
+    """Return a :class:`Schedule` from a config dict (``{"name": ..., **params}``) or an
+    instance."""
     if not isinstance(config, (Schedule, dict)):
         raise TypeError(
             f"{argument} must be a Schedule or its config dict, got {type(config).__name__}"

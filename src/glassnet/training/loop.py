@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -229,12 +229,12 @@ class _Trainer:
         resume: ResumePoint | None,
     ) -> None:
         network.check_loss_pairing()
-        epochs = check_int(epochs, "epochs", minimum=1)  # type: ignore[assignment]
+        epochs = check_int(epochs, "epochs", minimum=1)
         batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
         shuffle = check_bool(shuffle, "shuffle")
         if isinstance(verbose, bool):
             verbose = int(verbose)
-        verbose = check_int(verbose, "verbose", minimum=0)  # type: ignore[assignment]
+        verbose = check_int(verbose, "verbose", minimum=0)
         data = network.prepare(x, y, sample_weight)
         self.validation = _check_validation_data(network, validation_data, data.task)
         self.callbacks = _check_callbacks(callbacks, early_stopping)
@@ -243,7 +243,7 @@ class _Trainer:
                 raise ValueError(
                     f"early stopping on {early_stopping.monitor!r} needs validation_data"
                 )
-        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)  # type: ignore[assignment]
+        checkpoint_every = check_int(checkpoint_every, "checkpoint_every", minimum=1)
         self.saver = None
         if checkpoint is not None:
             data_fingerprint = fingerprint(data.x, data.targets, data.sample_weight)
@@ -310,7 +310,7 @@ class _Trainer:
         self.outputs = np.empty_like(self.data.targets)
         loss = self.network.loss
         fused = loss.fused_activation is not None
-        self.per_sample_loss = loss.per_sample_from_logits if fused else loss.per_sample  # type: ignore[attr-defined]
+        self.per_sample_loss = loss.per_sample_from_logits if fused else loss.per_sample
 
     def _epoch_order(self, epoch: int, first_epoch: int) -> tuple[np.ndarray | None, int, float]:
         """The epoch's sample order (None: as given), first batch and loss so far."""

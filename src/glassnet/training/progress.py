@@ -12,11 +12,12 @@ __all__ = ["Interrupt", "Progress"]
 
 
 class Progress:
-    """Progress through ``verbose``: 1 is a tqdm bar (a line per epoch without tqdm), 2 a line per epoch."""
+    """Progress through ``verbose``: 1 is a tqdm bar (a line per epoch without tqdm), 2 a line
+    per epoch (on stderr)."""
 
-    def __init__(self, verbose: int, epochs: int):
+    def __init__(self, verbose: int, epochs: int) -> None:
         self.verbose = verbose
-        self.bar = None
+        self.bar: Any = None
         if verbose == 1:
             try:
                 from tqdm.auto import tqdm
@@ -56,7 +57,7 @@ class Interrupt:
 
     def __init__(self) -> None:
         self.requested = False
-        self._previous = None
+        self._previous: Any = None
 
     def __enter__(self) -> Interrupt:
         if threading.current_thread() is threading.main_thread():
@@ -66,10 +67,10 @@ class Interrupt:
                 self._previous = None
         return self
 
-    def _handle(self, signum, frame) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.requested = True
         signal.signal(signal.SIGINT, self._previous or signal.default_int_handler)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)

@@ -1,25 +1,19 @@
-"""scikit-learn estimators built on :class:`glassnet.NeuralNetwork` (needs ``scikit-learn``).
-
-They follow scikit-learn's estimator contract: ``__init__`` only stores its keyword arguments,
-everything is validated in ``fit``, learned attributes end in ``_``, and a failed ``fit`` leaves
-the estimator as it was. ``network_`` is the trained :class:`~glassnet.NeuralNetwork`, with every
-weight, gradient and optimizer state open to inspection.
-"""
+"""What the scikit-learn classifier and regressor share: parameters, validation, fitting, files."""
 
 from __future__ import annotations
 
 import json
 import numbers
 import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import (
+from .._validation import (
     check_bool,
     check_dtype,
     check_float,
@@ -27,16 +21,14 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
 )
-from .datasets import validation_split
-from .model import activations, initializers, rules
-from .model.plan import infer
-from .model.probabilities import warn_if_overflowed
-from .model.targets import encode_labels
-from .network import NeuralNetwork
-from .optim.optimizers import SGD, Adam, AdamW, Optimizer
-from .training.callbacks import EarlyStopping, NonFiniteLossError
+from ..datasets import validation_split
+from ..model import activations, initializers, rules
+from ..model.plan import infer
+from ..network import NeuralNetwork
+from ..optim.optimizers import SGD, Adam, AdamW, Optimizer
+from ..training.callbacks import EarlyStopping, NonFiniteLossError
 
-__all__ = ["NeuralNetworkClassifier", "NeuralNetworkRegressor"]
+__all__ = ["NeuralNetworkEstimator"]
 
 
 def _json_param(value: object) -> object:
@@ -52,40 +44,66 @@ def _json_param(value: object) -> object:
     return value
 
 
-class _NeuralNetworkEstimator(BaseEstimator):
+class NeuralNetworkEstimator(BaseEstimator):
     """Shared parameters and training of the classifier and the regressor."""
 
     _losses: tuple[str, ...] = ()
+    _task = ""
+
+    # what the classifier and the regressor each define
+    def _default_loss(self) -> str:
+        raise NotImplementedError
+
+    def _y_validation(self) -> dict:
+        raise NotImplementedError
+
+    def _prepare_targets(self, y: np.ndarray, classes: object, continuing: bool) -> np.ndarray:
+        raise NotImplementedError
+
+    def _network_loss(self) -> str:
+        raise NotImplementedError
+
+    def _n_network_outputs(self) -> int:
+        raise NotImplementedError
+
+    def _output_activation(self) -> str | activations.Activation:
+        raise NotImplementedError
+
+    def _fitted_outputs(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     def __init__(
         self,
-        hidden_layer_sizes=(100,),
-        activation="relu",
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | activations.Activation = "relu",
         *,
-        loss=None,
-        output_activation=None,
-        solver="adam",
-        learning_rate=0.001,
-        momentum=0.9,
-        nesterov=True,
-        beta_1=0.9,
-        beta_2=0.999,
-        epsilon=1e-8,
-        weight_decay=0.01,
-        alpha=0.0001,
-        batch_size="auto",
-        max_iter=200,
-        shuffle=True,
-        tol=1e-4,
-        n_iter_no_change=10,
-        early_stopping=False,
-        validation_fraction=0.1,
-        weight_init="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        dtype="float64",
-    ):
+        loss: str | None = None,
+        output_activation: str | activations.Activation | None = None,
+        solver: str = "adam",
+        learning_rate: float = 0.001,
+        momentum: float = 0.9,
+        nesterov: bool = True,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        weight_decay: float = 0.01,
+        alpha: float = 0.0001,
+        batch_size: int | str | None = "auto",
+        max_iter: int = 200,
+        shuffle: bool = True,
+        tol: float = 1e-4,
+        n_iter_no_change: int = 10,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        weight_init: str = "auto",
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        dtype: str = "float64",
+    ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.loss = loss
@@ -116,7 +134,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
     def _checked_params(self) -> dict:
         """Validate every hyper-parameter; raise before anything changes."""
         name = type(self).__name__
-        sizes = self.hidden_layer_sizes
+        sizes: Any = self.hidden_layer_sizes
         if isinstance(sizes, numbers.Integral) and not isinstance(sizes, bool):
             sizes = (sizes,)
         try:
@@ -195,9 +213,9 @@ class _NeuralNetworkEstimator(BaseEstimator):
         return NeuralNetwork.from_sizes(
             [n_features, *params["sizes"], n_outputs],
             activation=self.activation,
-            output_activation=self._output_activation(params["loss"], n_outputs),
+            output_activation=self._output_activation(),
             weight_init=params["weight_init"],
-            loss=self._network_loss(params["loss"], n_outputs),
+            loss=self._network_loss(),
             optimizer=params["optimizer"],
             l2=params["alpha"],
             task=self._task,
@@ -206,7 +224,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fitting
-    def _rollback_on_error(self, method, *args, **kwargs):
+    def _rollback_on_error(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         # a failed call leaves the estimator as it was (NonFiniteLossError excepted: it keeps the
         # network at its last finite parameters, as the core does)
         saved = dict(self.__dict__)
@@ -221,12 +239,12 @@ class _NeuralNetworkEstimator(BaseEstimator):
 
     def _fit(
         self,
-        X: object,
-        y: object,
-        sample_weight: object,
+        X: Any,
+        y: Any,
+        sample_weight: Any,
         incremental: bool,
         classes: object = None,
-    ) -> _NeuralNetworkEstimator:
+    ) -> NeuralNetworkEstimator:
         params = self._checked_params()
         first_call = not hasattr(self, "network_")
         reset = not incremental or first_call
@@ -313,7 +331,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
         self.n_layers_ = len(self.network_.layers) + 1
         self.out_activation_ = self.network_.layers[-1].activation.name
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> NeuralNetworkEstimator:
         """Train the network on ``X`` (n_samples, n_features) and ``y``.
 
         Returns
@@ -323,12 +341,12 @@ class _NeuralNetworkEstimator(BaseEstimator):
         return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=False)
 
     # ------------------------------------------------------------------ inference
-    def _validated_x(self, X):
+    def _validated_x(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
         with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
             return validate_data(self, X, reset=False, dtype=self.network_.dtype)
 
-    def hidden_activations(self, X, layer: int = -1):
+    def hidden_activations(self, X: Any, layer: int = -1) -> np.ndarray:
         """Activations of a hidden layer, like a transformer's ``transform``.
 
         Parameters
@@ -366,7 +384,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
         check_is_fitted(self, "network_")
         return [layer.bias for layer in self.network_.layers]
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
         return tags
@@ -404,7 +422,7 @@ class _NeuralNetworkEstimator(BaseEstimator):
     @classmethod
     def from_file_state(
         cls, network: NeuralNetwork, params: dict[str, Any], fitted: dict[str, Any]
-    ) -> _NeuralNetworkEstimator:
+    ) -> NeuralNetworkEstimator:
         """The estimator :meth:`file_state` described, around ``network``.
 
         Raises
@@ -428,246 +446,3 @@ class _NeuralNetworkEstimator(BaseEstimator):
         estimator.network_ = network
         estimator._store_results(None)
         return estimator
-
-
-class NeuralNetworkClassifier(ClassifierMixin, _NeuralNetworkEstimator):
-    """Neural-network classifier.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int, default=(100,)
-        Units of each hidden layer (empty for none).
-    activation : str, default="relu"
-        Hidden-layer activation, one of :func:`glassnet.activations.names`.
-    loss : {"cross_entropy", "mse"}, default="cross_entropy"
-        Cross-entropy uses one sigmoid unit for two classes and a softmax layer for more;
-        ``"mse"`` uses one unit per class with ``output_activation`` (sigmoid by default), as the
-        seed did.
-    output_activation : str, optional
-        Only with ``loss="mse"``.
-    solver : {"sgd", "adam", "adamw"}, default="adam"
-    learning_rate : float, default=0.001
-    momentum : float, default=0.9
-        For ``solver="sgd"``.
-    nesterov : bool, default=True
-        Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        For Adam and AdamW.
-    weight_decay : float, default=0.01
-        For ``solver="adamw"``.
-    alpha : float, default=1e-4
-        L2 penalty: ``½·alpha·Σ‖W‖²`` is added to the mean batch loss.
-    batch_size : int, "auto" or None, default="auto"
-        ``"auto"`` is ``min(200, n_samples)``; None the full batch.
-    max_iter : int, default=200
-        Epochs (passes over the data) per ``fit``.
-    shuffle : bool, default=True
-    tol : float, default=1e-4
-    n_iter_no_change : int, default=10
-        Training stops when the training loss (or, with ``early_stopping``, the validation
-        accuracy) has not improved by ``tol`` for this many epochs.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy, and keep
-        the best epoch's parameters.
-    validation_fraction : float, default=0.1
-    weight_init : str, default="auto"
-        ``"he_uniform"`` for ReLU-like activations, ``"glorot_uniform"`` otherwise, or any name
-        of :func:`glassnet.initializers.names`.
-    random_state : int, RandomState, Generator or None, default=None
-    verbose : int or bool, default=0
-        1 shows a progress bar, 2 a line per epoch.
-    warm_start : bool, default=False
-        Reuse the weights of the previous ``fit`` (with a fresh optimizer).
-    dtype : {"float64", "float32"}, default="float64"
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        When ``X`` was a DataFrame with string column names.
-    network_ : NeuralNetwork
-    loss_curve_ : list of float
-        Training loss per epoch, over all ``fit``/``partial_fit`` calls.
-    validation_scores_ : list of float or None
-        Validation accuracy per epoch with ``early_stopping``.
-    best_validation_score_ : float or None
-    best_loss_ : float
-    n_iter_ : int
-        Epochs trained.
-    """
-
-    _losses = ("cross_entropy", "mse")
-    _task = "classification"
-
-    def _default_loss(self) -> str:
-        return "cross_entropy"
-
-    def _y_validation(self) -> dict:
-        return {"multi_output": False, "y_numeric": False}
-
-    def _n_network_outputs(self) -> int:
-        n_classes = len(self.classes_)
-        return 1 if n_classes == 2 and self._loss_name() == "cross_entropy" else n_classes
-
-    def _loss_name(self) -> str:
-        return self._default_loss() if self.loss is None else self.loss
-
-    def _network_loss(self, loss: str, n_outputs: int) -> str:
-        if loss == "cross_entropy":
-            return "binary_cross_entropy" if n_outputs == 1 else "cross_entropy"
-        return loss
-
-    def _output_activation(self, loss: str, n_outputs: int) -> str:
-        if loss == "cross_entropy":
-            fused = "sigmoid" if n_outputs == 1 else "softmax"
-            if (
-                self.output_activation is not None
-                and activations.get(self.output_activation).name != fused
-            ):
-                raise ValueError(
-                    f"output_activation={self.output_activation!r} does not go with loss='cross_entropy', "
-                    f"which uses a {fused!r} output for {len(self.classes_)} classes; leave it None"
-                )
-            return fused
-        return self.output_activation or "sigmoid"
-
-    def _prepare_targets(self, y: np.ndarray, classes: object, continuing: bool) -> np.ndarray:
-        check_classification_targets(y)
-        if continuing:
-            known = self.classes_
-            unknown = np.setdiff1d(np.unique(y), known)
-            if unknown.size:
-                raise ValueError(
-                    f"y contains labels {unknown.tolist()} not seen before "
-                    f"(classes_ = {known.tolist()})"
-                )
-            return encode_labels(y, known)[1]
-        found = None if classes is None else np.unique(np.asarray(classes))
-        try:
-            found, indices = encode_labels(y, found)
-        except ValueError as error:  # labels outside `classes`
-            raise ValueError(f"{error} (classes={found.tolist()})") from None  # type: ignore[union-attr]
-        if found.size < 2:
-            raise ValueError(
-                f"NeuralNetworkClassifier needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {found[0]!r}"
-            )
-        warm = self.warm_start and hasattr(self, "network_") and hasattr(self, "classes_")
-        if warm and not np.array_equal(found, self.classes_):
-            raise ValueError(
-                f"warm_start can only be used where `y` has the same classes as in the previous "
-                f"call to fit. Previously got {self.classes_}, `y` has {found}"
-            )
-        self.classes_ = found
-        return indices
-
-    def _fitted_outputs(self) -> dict[str, Any]:
-        return {"classes": self.classes_}
-
-    def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
-        self.classes_ = fitted["classes"]
-        n_classes = len(self.classes_)
-        binary = n_classes == 2 and network.loss.name == "binary_cross_entropy"
-        if network.n_outputs != (1 if binary else n_classes):
-            raise ValueError("classes do not match the network's outputs")
-        if network.task != "classification":
-            raise ValueError("a classifier's network must do classification")
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over ``(X, y)``, continuing from the previous call (optimizer state kept).
-
-        ``classes`` (every label that will ever be seen) is required on the first call.
-        Returns ``self``.
-        """
-        if not hasattr(self, "network_") and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._rollback_on_error(
-            self._fit, X, y, sample_weight, incremental=True, classes=classes
-        )
-
-    def predict_proba(self, X):
-        """Class probabilities, shape ``(n_samples, n_classes)``, in the order of ``classes_``."""
-        X = self._validated_x(X)
-        return self.network_.class_probabilities(X)
-
-    def predict_log_proba(self, X):
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """Predicted labels, shape ``(n_samples,)``."""
-        indices = self.predict_proba(X).argmax(axis=1)  # checks fitting before classes_ is read
-        return self.classes_[indices]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_class = True
-        tags.classifier_tags.multi_label = False
-        return tags
-
-
-class NeuralNetworkRegressor(RegressorMixin, _NeuralNetworkEstimator):
-    """Neural-network regressor.
-
-    Parameters are those of :class:`NeuralNetworkClassifier`, except:
-
-    loss : {"mse", "mae", "huber"}, default="mse"
-    output_activation : str, default="identity"
-
-    ``early_stopping`` monitors the validation R². ``y`` may be ``(n_samples,)`` or
-    ``(n_samples, n_targets)``.
-    """
-
-    _losses = ("mse", "mae", "huber")
-    _task = "regression"
-
-    def _default_loss(self) -> str:
-        return "mse"
-
-    def _y_validation(self) -> dict:
-        return {"multi_output": True, "y_numeric": True}
-
-    def _n_network_outputs(self) -> int:
-        return self.n_outputs_
-
-    def _network_loss(self, loss: str, n_outputs: int) -> str:
-        return loss
-
-    def _output_activation(self, loss: str, n_outputs: int) -> str:
-        return self.output_activation or "identity"
-
-    def _prepare_targets(self, y, classes, continuing: bool) -> np.ndarray:
-        y = np.asarray(y)
-        n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if continuing and n_outputs != self.n_outputs_:
-            raise ValueError(
-                f"y has {n_outputs} targets, but the regressor was trained on {self.n_outputs_}"
-            )
-        self.n_outputs_ = n_outputs
-        return y.reshape(-1, 1) if y.ndim == 1 else y
-
-    def _fitted_outputs(self) -> dict[str, Any]:
-        return {"n_outputs": int(self.n_outputs_)}
-
-    def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
-        self.n_outputs_ = fitted["n_outputs"]
-        if self.n_outputs_ != network.n_outputs:
-            raise ValueError("n_outputs does not match the network")
-        if network.task != "regression":
-            raise ValueError("a regressor's network must do regression")
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over ``(X, y)``, continuing from the previous call. Returns ``self``."""
-        return self._rollback_on_error(self._fit, X, y, sample_weight, incremental=True)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
-
-    def predict(self, X):
-        """Predictions, shape ``(n_samples,)`` or ``(n_samples, n_targets)``."""
-        X = self._validated_x(X)
-        output = warn_if_overflowed(self.network_.predict_output(X))
-        return output[:, 0] if self.n_outputs_ == 1 else output
