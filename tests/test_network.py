@@ -436,3 +436,53 @@ def test_sparse_input_gets_a_clear_error():
         TypeError, match=r"sparse matrix; glassnet needs a dense array: pass x.toarray\(\)"
     ):
         net.train(sparse.csr_matrix(X_OK), Y_OK)
+
+
+def test_from_config_is_the_inverse_of_get_config():
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 5, 2],
+        activation="leaky_relu",
+        loss="cross_entropy",
+        optimizer=gn.SGD(0.1, momentum=0.5),
+        l2=0.01,
+        task="classification",
+        dtype="float32",
+        random_state=0,
+    )
+    config = net.get_config()
+    rebuilt = gn.NeuralNetwork.from_config(config, random_state=0)
+    assert rebuilt.get_config() == config
+    np.testing.assert_array_equal(
+        rebuilt.parameters, net.parameters
+    )  # the same draws from the same seed
+    assert rebuilt.optimizer is not net.optimizer
+
+
+@pytest.mark.parametrize(
+    ("edit", "error", "match"),
+    [
+        (lambda c: c.pop("loss"), ValueError, "config must have the keys"),
+        (lambda c: c.update(l2="x"), TypeError, "config l2 must be a number"),
+        (
+            lambda c: c["layers"][0].update(activation="relu"),
+            ValueError,
+            "layers\\[0\\].activation is malformed",
+        ),
+        (
+            lambda c: c["layers"][0]["activation"].update(name="evil"),
+            ValueError,
+            "unknown activation 'evil'",
+        ),
+        (
+            lambda c: c.update(loss={"name": "cross_entropy"}),
+            ValueError,
+            "needs a 'softmax' output layer",
+        ),
+        (lambda c: c.update(task="ranking"), ValueError, "task must be"),
+    ],
+)
+def test_from_config_rejects_a_bad_config(edit, error, match):
+    config = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="mse").get_config()
+    edit(config)
+    with pytest.raises(error, match=match):
+        gn.NeuralNetwork.from_config(config)

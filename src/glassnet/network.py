@@ -630,19 +630,21 @@ class NeuralNetwork:
     ) -> NeuralNetwork:
         """Build a network from layer sizes, e.g. ``[2, 25, 50, 25, 2]``.
 
-        Hidden layers use ``activation``; the last uses ``output_activation`` (default: what the
-        loss is fused with, else the identity). ``weight_init="auto"`` picks the initialisation
-        that suits the hidden activation (:func:`glassnet.model.rules.default_weight_init`). The
-        other keyword arguments are :class:`NeuralNetwork`'s.
+        Hidden layers use ``activation``; the last uses ``output_activation`` (default:
+        :func:`glassnet.model.rules.output_activation_for` the loss and ``task``: the activation
+        a cross-entropy is fused with, a sigmoid for classification with another loss, else the
+        identity). ``weight_init="auto"`` picks the initialisation that suits the hidden
+        activation (:func:`glassnet.model.rules.default_weight_init`). The other keyword
+        arguments are :class:`NeuralNetwork`'s.
         """
-        from .model.rules import default_weight_init
+        from .model.rules import default_weight_init, output_activation_for
 
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")
         network = cls(**kwargs)  # type: ignore[arg-type]
         if output_activation is None:
-            output_activation = network.loss.fused_activation or "identity"
+            output_activation = output_activation_for(network.loss, network.task or "regression")
         if weight_init == "auto":
             weight_init = default_weight_init(activation)
         for index, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
