@@ -102,3 +102,11 @@ def test_float32_layer():
     assert layer.weights.dtype == np.float32 and out.dtype == np.float32
     assert layer.backward(np.ones((2, 2))).dtype == np.float32
     assert layer.grad_weights.dtype == np.float32
+
+
+def test_a_replaced_activation_is_used_by_the_next_forward():
+    layer = gn.Layer(3, 2, "relu", random_state=0)
+    x = np.random.default_rng(1).normal(size=(4, 3))
+    layer.forward(x)
+    layer.activation = gn.activations.get("identity")
+    np.testing.assert_allclose(layer.forward(x), x @ layer.weights + layer.bias, rtol=1e-12)

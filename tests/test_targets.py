@@ -55,9 +55,7 @@ def test_classes_from_output():
 def test_validation_split_stratifies_when_it_can():
     x = np.arange(40.0).reshape(20, 2)
     labels = np.array([0] * 10 + [1] * 10)
-    _, x_held, _, y_held = validation_split(
-        x, labels, fraction=0.2, random_state=0, labels=labels
-    )
+    _, x_held, _, y_held = validation_split(x, labels, fraction=0.2, random_state=0, labels=labels)
     assert len(x_held) == 4 and np.bincount(y_held).tolist() == [2, 2]
     rare = np.array([0] * 19 + [1])  # one sample of a class: cannot stratify, still splits
     pieces = validation_split(x, rare, fraction=0.2, random_state=0, labels=rare)

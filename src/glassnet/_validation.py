@@ -249,6 +249,11 @@ def check_sample_weight(
     return weights
 
 
+def draw_seed(rng: np.random.Generator) -> int:
+    """A seed in ``[0, 2**31 - 1)`` drawn from ``rng``, for a library that wants an int."""
+    return int(rng.integers(2**31 - 1))
+
+
 def check_random_state(random_state: object, name: str = "random_state") -> np.random.Generator:
     """Turn what users pass as ``random_state`` into a :class:`numpy.random.Generator`.
 

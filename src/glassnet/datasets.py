@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._validation import draw_seed
 from .model.targets import MAX_AUTO_CLASSES, guess_task
 
 __all__ = ["BUILTIN", "MAX_AUTO_CLASSES", "Dataset", "load_csv", "load_dataset", "validation_split"]
@@ -153,7 +154,7 @@ def load_dataset(
     if not (noise >= 0 and math.isfinite(noise)):
         raise ValueError(f"noise must be a finite number >= 0, got {noise}")
     rng = np.random.default_rng(seed)
-    seed_int = int(rng.integers(2**31 - 1))
+    seed_int = draw_seed(rng)
     if name == "moons":
         x, y = sk.make_moons(n_samples=n_samples, noise=noise, random_state=seed)
     elif name == "circles":

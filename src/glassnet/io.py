@@ -28,7 +28,7 @@ from .training.loop import train
 
 __all__ = ["FORMAT_VERSION", "ModelFileError", "load", "read_file", "resume", "save"]
 
-_ESTIMATOR_KINDS = ("NeuralNetworkClassifier", "NeuralNetworkRegressor")
+_ESTIMATOR_KINDS = container.KINDS[1:]
 
 
 # ====================================================================== writing
@@ -102,10 +102,14 @@ def _build_network(content: dict, tensors: dict[str, np.ndarray]) -> NeuralNetwo
     state = content["state"]
     expect(isinstance(config["loss"], dict), "malformed loss configuration")
     try:
-        network = NeuralNetwork.from_config(config)
-        for index, layer in enumerate(network.layers):
-            layer.weights = _finite(f"layers.{index}.weights", tensors[f"layers.{index}.weights"])
-            layer.bias = _finite(f"layers.{index}.bias", tensors[f"layers.{index}.bias"])
+        parameters = [
+            (
+                _finite(f"layers.{i}.weights", tensors[f"layers.{i}.weights"]),
+                _finite(f"layers.{i}.bias", tensors[f"layers.{i}.bias"]),
+            )
+            for i in range(len(config["layers"]))
+        ]
+        network = NeuralNetwork.from_config(config, parameters=parameters)
         slots = [
             {
                 name: _from_file_order(network, _finite(key, tensors[key]))

@@ -1,7 +1,9 @@
 """Scores of predictions: accuracy and R², each defined once for every front end.
 
-Both follow scikit-learn: R² of constant targets is 1.0 for a perfect prediction and 0.0
-otherwise (where the formula would divide by zero), so it is always a finite number.
+R² of constant targets is 1.0 for a perfect prediction and 0.0 otherwise (where the formula would
+divide by zero), as in scikit-learn, so it is always a finite number. With several outputs it is
+one score pooled over all of them (scikit-learn's ``r2_score`` averages the outputs' scores); for
+one output the two agree.
 """
 
 from __future__ import annotations

@@ -23,10 +23,12 @@ from ._validation import (
     check_sample_weight,
     check_x,
 )
+from .metrics import accuracy
 from .model import activations, losses, targets
 from .model.layers import Layer
 from .model.plan import StepPlan, infer, l2_penalty
 from .model.probabilities import class_probabilities, warn_if_overflowed
+from .model.rules import default_weight_init, output_activation_for
 from .optim import optimizers
 from .training.callbacks import Callback, EarlyStopping, History
 from .training.loop import train
@@ -253,10 +255,10 @@ class NeuralNetwork:
             )
         return True
 
-    def _resolved_task(self, method: str) -> str:
-        task = self.task
-        if task is None and self.loss.for_classification is not None:
-            task = "classification" if self.loss.for_classification else "regression"
+    def resolved_task(self, method: str = "this") -> str:
+        """The network's task: set, or implied by its loss; else a ``ValueError`` naming
+        ``method``, which needs it."""
+        task = self.task or targets.task_of_loss(self.loss)
         if task is None:
             raise ValueError(
                 f"{method}() needs to know whether the network is a classifier: train it first, "
@@ -310,12 +312,9 @@ class NeuralNetwork:
         :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes."""
         return self.optimizer.stepper(self._param_list, self._grad_list)
 
-    def apply_gradients(self) -> None:
-        """One optimizer step from the current :attr:`gradients`."""
-        self.optimizer.step(self._param_list, self._grad_list)
-
     def _infer(self, x: np.ndarray, activate_output: bool = True) -> np.ndarray:
-        """Network output (or the output layer's logits) for validated ``x``, caching nothing.
+        """Network output (or the output layer's logits) for validated ``x``, caching nothing
+        (so that several threads may predict at once).
 
         Inputs large enough to overflow give infinite or NaN outputs without a warning; the
         callers decide what those mean (see :meth:`predict_proba` and :meth:`predict`).
@@ -345,7 +344,11 @@ class NeuralNetwork:
 
     # ----------------------------------------------------------------- public API
     def forward(self, x: object) -> np.ndarray:
-        """The network's output for ``x``, caching each layer's values for a backward pass.
+        """The network's output for ``x``, computed by the training step's forward pass.
+
+        Each layer's ``z`` and ``a`` stay in the network's step plan for this batch size until
+        the next call with as many rows; :meth:`predict_output` gives the same numbers without
+        touching them.
 
         Parameters
         ----------
@@ -447,7 +450,7 @@ class NeuralNetwork:
             For regression: the outputs (one column is returned flat).
         """
         x_arr = self.check_x(x)
-        if self._resolved_task("predict") == "classification":
+        if self.resolved_task("predict") == "classification":
             if self._layers[-1].activation.name in ("softmax", "sigmoid"):
                 # both are increasing: the largest logit is the most probable class, so skip them
                 logits = self._infer(x_arr, activate_output=False)
@@ -467,7 +470,7 @@ class NeuralNetwork:
         non-negative and scaled to sum to 1.
         """
         x_arr = self.check_x(x)
-        if self._resolved_task("predict_proba") != "classification":
+        if self.resolved_task("predict_proba") != "classification":
             raise ValueError("predict_proba() is for classifiers; this network does regression")
         return self.class_probabilities(x_arr)
 
@@ -479,10 +482,8 @@ class NeuralNetwork:
 
     def accuracy(self, x: object, y: object) -> float:
         """Fraction of samples whose predicted class equals ``y`` (integer labels)."""
-        from .metrics import accuracy
-
         x_arr = self.check_x(x)
-        if self._resolved_task("accuracy") != "classification":
+        if self.resolved_task("accuracy") != "classification":
             raise ValueError(
                 "accuracy() is for classifiers; this network does regression (use evaluate())"
             )
@@ -497,8 +498,6 @@ class NeuralNetwork:
         dict
             ``{"loss": float}``, plus ``"accuracy"`` for classification.
         """
-        from .metrics import accuracy
-
         data = self.prepare(x, y, sample_weight)
         loss, output = self.loss_and_output(data.x, data.targets, data.sample_weight)
         result = {"loss": loss}
@@ -567,10 +566,15 @@ class NeuralNetwork:
 
     @classmethod
     def from_config(
-        cls, config: dict, random_state: int | np.random.Generator | None = None
+        cls,
+        config: dict,
+        random_state: int | np.random.Generator | None = None,
+        parameters: Sequence[tuple[object, object]] | None = None,
     ) -> NeuralNetwork:
-        """A new network as :meth:`get_config` describes it, its parameters freshly drawn from
-        ``random_state`` (set them, or load a file, to restore trained ones).
+        """A new network as :meth:`get_config` describes it.
+
+        Its parameters are ``parameters``, one ``(weights, bias)`` pair per layer, when given
+        (nothing is drawn then); otherwise they are freshly drawn from ``random_state``.
 
         Raises
         ------
@@ -596,8 +600,16 @@ class NeuralNetwork:
             random_state=random_state,
             dtype=config["dtype"],
         )
+        if parameters is not None and len(parameters) != len(config["layers"]):
+            raise ValueError(
+                f"parameters has {len(parameters)} (weights, bias) pairs for "
+                f"{len(config['layers'])} layers"
+            )
         for index, layer_config in enumerate(config["layers"]):
-            network.add_layer(Layer.from_config(layer_config, f"layers[{index}]"))
+            layer = Layer.from_config(layer_config, f"layers[{index}]")
+            if parameters is not None:  # set before the layer joins: nothing is drawn
+                layer.weights, layer.bias = parameters[index]
+            network.add_layer(layer)
         network.check_loss_pairing()
         return network
 
@@ -637,8 +649,6 @@ class NeuralNetwork:
         activation (:func:`glassnet.model.rules.default_weight_init`). The other keyword
         arguments are :class:`NeuralNetwork`'s.
         """
-        from .model.rules import default_weight_init, output_activation_for
-
         sizes = list(sizes)
         if len(sizes) < 2:
             raise ValueError(f"sizes needs at least an input and an output size, got {sizes}")

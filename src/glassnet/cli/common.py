@@ -28,6 +28,11 @@ class CommandError(Exception):
     """A problem to report in one line, exit status 2."""
 
 
+def standardize(x: np.ndarray, statistics: dict[str, list[float]]) -> np.ndarray:
+    """``(x − mean) / scale`` with the training part's ``statistics`` (saved with the model)."""
+    return (x - np.array(statistics["mean"])) / np.array(statistics["scale"])
+
+
 @contextlib.contextmanager
 def staging(out: str) -> Iterator[str]:
     """Yield a temporary folder; move its files into ``out`` only if the block succeeds."""

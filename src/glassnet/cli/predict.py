@@ -15,8 +15,9 @@ from .. import metrics
 from ..datasets import load_csv
 from ..files.container import atomic_write
 from ..io import load
+from ..model.targets import task_of_loss
 from ..network import NeuralNetwork
-from .common import CommandError, say
+from .common import CommandError, say, standardize
 
 
 def _model_inputs(
@@ -35,8 +36,8 @@ def _model_inputs(
             )
         x = dataset.x
         if info and info.get("standardize"):
-            x = (x - np.array(info["standardize"]["mean"])) / np.array(info["standardize"]["scale"])
-        task = model.task or ("classification" if model.loss.for_classification else None)
+            x = standardize(x, info["standardize"])
+        task = model.task or task_of_loss(model.loss)
         if task is None:
             raise CommandError(
                 "this model does not say whether it is a classifier; it was never trained"
@@ -64,13 +65,6 @@ def _predict(
     model: Any, x: np.ndarray, info: dict[str, Any]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """``(predictions, class probabilities or None)`` of a network or an estimator."""
-    if info["kind"] == "estimator":
-        if info["task"] == "classification":
-            probabilities = model.predict_proba(x)
-            return np.asarray(info["classes"], dtype=object)[
-                probabilities.argmax(axis=1)
-            ], probabilities
-        return model.predict(x), None
     if info["task"] == "classification":
         probabilities = model.predict_proba(x)
         return np.asarray(info["classes"], dtype=object)[

@@ -22,6 +22,7 @@ from .common import (
     note,
     say,
     staging,
+    standardize,
     train_quietly,
     versions,
     write_history,
@@ -103,11 +104,11 @@ def _standardize(
     x: np.ndarray, x_val: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, list[float]]]:
     """Features scaled to mean 0 and standard deviation 1 by the training part's statistics."""
-    mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
-    x_val = None if x_val is None else (x_val - mean) / scale
-    return (x - mean) / scale, x_val, {"mean": mean.tolist(), "scale": scale.tolist()}
+    statistics = {"mean": x.mean(axis=0).tolist(), "scale": scale.tolist()}
+    x_val = None if x_val is None else standardize(x_val, statistics)
+    return standardize(x, statistics), x_val, statistics
 
 
 def prepare(
@@ -157,7 +158,7 @@ def build_network(settings: dict[str, Any], info: dict[str, Any], n_features: in
     """The network the settings describe, built by the library's one builder and rules."""
     task = info["task"]
     n_classes = len(info["classes"]) if info["classes"] is not None else None
-    loss = settings["loss"] or ("cross_entropy" if task == "classification" else "mse")
+    loss = settings["loss"] or rules.default_loss(task)
     try:
         rules.check_loss_for_task(loss, task, n_classes, label=f"--loss {loss}")
     except ValueError as error:

@@ -20,6 +20,7 @@ from .._validation import (
     check_int,
     check_random_state,
     check_sample_weight,
+    draw_seed,
 )
 from ..datasets import validation_split
 from ..model import activations, initializers, rules
@@ -52,7 +53,7 @@ class NeuralNetworkEstimator(BaseEstimator):
 
     # what the classifier and the regressor each define
     def _default_loss(self) -> str:
-        raise NotImplementedError
+        return rules.default_loss(self._task)
 
     def _y_validation(self) -> dict:
         raise NotImplementedError
@@ -263,7 +264,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             pieces = validation_split(
                 *((X, targets) if sample_weight is None else (X, targets, sample_weight)),
                 fraction=params["validation_fraction"],
-                random_state=int(network.rng.integers(2**31 - 1)),
+                random_state=draw_seed(network.rng),
                 labels=targets if self._task == "classification" else None,
             )
             x_train, x_val, t_train, t_val = pieces[:4]

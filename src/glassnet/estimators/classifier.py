@@ -89,9 +89,6 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     _losses = ("cross_entropy", "mse")
     _task = "classification"
 
-    def _default_loss(self) -> str:
-        return "cross_entropy"
-
     def _y_validation(self) -> dict:
         return {"multi_output": False, "y_numeric": False}
 
@@ -157,8 +154,8 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
         self.classes_ = fitted["classes"]
         n_classes = len(self.classes_)
-        binary = n_classes == 2 and network.loss.name == "binary_cross_entropy"
-        if network.n_outputs != (1 if binary else n_classes):
+        rules.check_loss_for_task(network.loss, "classification", n_classes)
+        if network.n_outputs != rules.n_outputs_for(network.loss, "classification", n_classes, 1):
             raise ValueError("classes do not match the network's outputs")
         if network.task != "classification":
             raise ValueError("a classifier's network must do classification")

@@ -33,9 +33,6 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
     _losses = ("mse", "mae", "huber")
     _task = "regression"
 
-    def _default_loss(self) -> str:
-        return "mse"
-
     def _y_validation(self) -> dict:
         return {"multi_output": True, "y_numeric": True}
 

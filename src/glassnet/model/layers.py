@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_dtype, check_int, check_x
+from .._validation import check_dtype, check_int, check_random_state, check_x
 from . import activations, initializers
 from .plan import StepPlan
 
@@ -103,7 +103,7 @@ class Layer:
         if dtype is not None:
             self._dtype = check_dtype(dtype)
         if rng is None:
-            rng = np.random.default_rng(self.random_state)
+            rng = check_random_state(self.random_state)
         init = initializers.get(self.weight_init)
         weights, bias = init(self.n_inputs, self.n_outputs, rng, self.dtype)
         self._set_parameters(
@@ -250,7 +250,7 @@ class Layer:
         if (
             plan is None
             or plan.n_samples != x.shape[0]
-            or plan.layers[0].activation is not self.activation
+            or plan.activations[0] is not self.activation
         ):
             plan = self._plan = StepPlan([self], x.shape[0])
         self._x = x

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .layers import Layer
     from .losses import Loss
 
-__all__ = ["LayerStep", "StepPlan", "infer"]
+__all__ = ["LayerStep", "StepPlan", "infer", "l2_penalty"]
 
 
 @dataclass(slots=True, eq=False)
@@ -166,9 +166,10 @@ class StepPlan:
         Whether ``loss`` is computed from the output layer's logits (softmax or sigmoid with
         their cross-entropy, whose gradient with respect to ``z`` is ``a - y``).
     l2 : float
-        The L2 penalty ``½·l2·Σ‖W‖²``; with ``parameters``, ``gradients`` and ``weight_mask``
-        (the network's flat vectors, 1 where a weight is and 0 where a bias is) its gradient
-        ``l2·W`` is added after the backward pass.
+        The L2 penalty ``½·l2·Σ‖W‖²``, whose gradient ``l2·W`` is added after the backward pass.
+    flat : tuple (parameters, gradients, weight_mask), optional
+        The network's flat vectors (``weight_mask`` is 1 where a weight is and 0 where a bias
+        is); needed when ``l2`` is not 0.
     """
 
     def __init__(
@@ -185,6 +186,8 @@ class StepPlan:
         self.fused = fused
         self.l2 = l2
         self.layers = tuple(layers)
+        #: the activations the plan was built with (a layer's may be replaced later)
+        self.activations = tuple(layer.activation for layer in layers)
         dtype = layers[0].packed.dtype
         if n_samples == 1:
             row, starts = _shared_row(layers)

@@ -13,9 +13,11 @@ import warnings
 
 import numpy as np
 
-from .activations import Activation, exp_floor
+from .activations import Activation, Sigmoid, exp_floor
 
 __all__ = ["class_probabilities", "warn_if_overflowed"]
+
+_SIGMOID = Sigmoid()
 
 
 def _normalise_rows(scores: np.ndarray) -> np.ndarray:
@@ -51,7 +53,7 @@ def _robust_probabilities(raw: np.ndarray, activation: str) -> np.ndarray:
         p = np.clip(np.where(nan, 0.5, raw[:, :]), 0.0, 1.0)[:, 0]
         if activation == "sigmoid":
             finite = np.isfinite(raw[:, 0]) & ~nan[:, 0]
-            p[finite] = 0.5 * np.tanh(0.5 * raw[finite, 0]) + 0.5
+            p[finite] = _SIGMOID.forward(raw[finite, 0])
         return np.column_stack([1.0 - p, p])
     if activation == "softmax":
         raw[nan] = -np.inf
@@ -63,7 +65,7 @@ def _robust_probabilities(raw: np.ndarray, activation: str) -> np.ndarray:
         scores[~finite_rows] = np.isposinf(raw[~finite_rows])
         return _normalise_rows(scores)
     if activation == "sigmoid":
-        raw = np.where(nan, 0.0, 0.5 * np.tanh(0.5 * np.where(nan, 0.0, raw)) + 0.5)
+        raw = np.where(nan, 0.0, _SIGMOID.forward(np.where(nan, 0.0, raw)))
     else:
         raw[nan] = 0.0
     infinite_rows = np.isposinf(raw).any(axis=1)

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from . import activations, losses
 
-__all__ = ["check_loss_for_task", "default_weight_init", "n_outputs_for", "output_activation_for"]
+__all__ = [
+    "check_loss_for_task",
+    "default_loss",
+    "default_weight_init",
+    "n_outputs_for",
+    "output_activation_for",
+]
 
 #: activations that are zero (or nearly) for half their inputs: He initialisation keeps the
 #: variance of their outputs from shrinking layer after layer
@@ -22,6 +28,11 @@ def default_weight_init(activation: str | dict | activations.Activation) -> str:
     else:
         name = activations.get(activation).name
     return "he_uniform" if name in _RELU_LIKE else "glorot_uniform"
+
+
+def default_loss(task: str) -> str:
+    """Cross-entropy for classification, the squared error for regression."""
+    return "cross_entropy" if task == "classification" else "mse"
 
 
 def output_activation_for(loss: str | losses.Loss, task: str) -> str:

@@ -22,11 +22,20 @@ __all__ = [
     "encode_targets",
     "guess_task",
     "infer_task",
+    "task_of_loss",
 ]
 
 TASKS = ("classification", "regression")
 #: integer targets with at most this many distinct values are taken as class labels
 MAX_AUTO_CLASSES = 20
+
+
+def task_of_loss(loss: Loss) -> str | None:
+    """The task a loss implies: the cross-entropies classification, ``mae`` and ``huber``
+    regression; None for ``mse``, which serves both."""
+    if loss.for_classification is None:
+        return None
+    return "classification" if loss.for_classification else "regression"
 
 
 def infer_task(loss: Loss, y: np.ndarray | None, n_outputs: int) -> str:
@@ -36,8 +45,9 @@ def infer_task(loss: Loss, y: np.ndarray | None, n_outputs: int) -> str:
     1-D integer targets and two or more outputs mean classification (the seed's setting),
     anything else regression.
     """
-    if loss.for_classification is not None:
-        return "classification" if loss.for_classification else "regression"
+    implied = task_of_loss(loss)
+    if implied is not None:
+        return implied
     if (
         y is not None
         and y.dtype.kind in "biu"

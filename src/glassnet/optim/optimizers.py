@@ -48,7 +48,7 @@ class Optimizer(Configurable):
     Parameters
     ----------
     learning_rate : float or Schedule
-        The step size, or a :mod:`glassnet.schedules` schedule of the step count.
+        The step size, or a :mod:`glassnet.optim.schedules` schedule of the step count.
     """
 
     name: ClassVar[str] = ""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING
@@ -129,8 +130,6 @@ def train(
     )
     interrupted = trainer.run()
     if interrupted is not None:
-        import warnings
-
         warnings.warn(interrupted, RuntimeWarning, stacklevel=3)
     return network.history
 
