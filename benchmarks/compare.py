@@ -54,6 +54,10 @@ def measure(src: Path, case: str, seed: int, threads: int) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def _verdict(ratio: float, higher_is_better: bool) -> str:
+    return "new faster" if (ratio > 1) == higher_is_better else "new slower"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("other", type=Path, help="the src folder of the version to compare with")
@@ -70,18 +74,22 @@ def main() -> None:
                 results[case][name].append(measure(versions[name], case, repeat, args.threads))
         print(f"repetition {repeat + 1} of {args.repeats} done", file=sys.stderr, flush=True)
     print(
-        f"| case | measure | old (median of {args.repeats}) | new | new/old | all old | all new |"
+        f"| case | measure | old (median of {args.repeats}) | new | new/old of the medians "
+        "| median of the paired new/old | all old | all new |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for case in args.cases:
         for key, higher in MEASURES[case]:
             old = [m[key] for m in results[case]["old"]]
             new = [m[key] for m in results[case]["new"]]
             ratio = statistics.median(new) / statistics.median(old)
-            better = "faster" if (ratio > 1) == higher else "slower"
+            # each repetition ran both versions back to back: their ratio is immune to the
+            # machine changing speed between repetitions
+            paired = statistics.median(n / o for n, o in zip(new, old))
             print(
                 f"| {case} | {key} | {statistics.median(old):.4g} | {statistics.median(new):.4g} "
-                f"| {ratio:.3f} ({better}) | {', '.join(f'{v:.4g}' for v in old)} "
+                f"| {ratio:.3f} ({_verdict(ratio, higher)}) | {paired:.3f} "
+                f"({_verdict(paired, higher)}) | {', '.join(f'{v:.4g}' for v in old)} "
                 f"| {', '.join(f'{v:.4g}' for v in new)} |"
             )
 
