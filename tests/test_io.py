@@ -553,3 +553,22 @@ def test_flat_vectors_in_files_list_every_weight_then_every_bias(tmp_path):
             loaded.optimizer.state_dict()["slots"][0][name],
             net.optimizer.state_dict()["slots"][0][name],
         )
+
+
+def test_files_saved_before_the_single_compute_path_load_and_predict_the_same():
+    # tests/data/saved_before/ was written by glassnet at commit e43d9d8 (before issue 14's
+    # restructuring), with the predictions that version made; they must not change
+    folder = Path(__file__).parent / "data" / "saved_before"
+    expected = np.load(folder / "predictions.npz")
+    probe = expected["probe"]
+    network = gn.load(folder / "network.safetensors")
+    classifier = gn.load(folder / "classifier.safetensors")
+    regressor = gn.load(folder / "regressor.safetensors")
+    np.testing.assert_array_equal(network.predict_proba(probe), expected["network"])
+    np.testing.assert_array_equal(classifier.predict_proba(probe), expected["classifier"])
+    np.testing.assert_array_equal(
+        classifier.predict(probe).astype(str), expected["classifier_labels"]
+    )
+    np.testing.assert_array_equal(regressor.predict(probe), expected["regressor"])
+    network.train(probe, (probe[:, 0] > 0).astype(int), epochs=1)  # and they keep training
+    assert network.history.epochs == 6
