@@ -441,3 +441,39 @@ def test_regression_overflow_warns(moons):
     estimator.network_.parameters[...] = 10.0
     with pytest.warns(RuntimeWarning, match="overflowed .* for 1 sample"):
         estimator.predict([[1e308, -1e308], [0.0, 0.0]])
+
+
+def test_a_first_fit_that_diverges_leaves_the_estimator_unfitted():
+    from sklearn.exceptions import NotFittedError
+
+    x = np.random.default_rng(0).normal(size=(40, 2)) * 1e3
+    y = np.random.default_rng(1).normal(size=40) * 1e3
+    model = NeuralNetworkRegressor(
+        hidden_layer_sizes=(8,),
+        activation="identity",
+        solver="sgd",
+        learning_rate=10.0,
+        momentum=0.0,
+        max_iter=5,
+        random_state=0,
+    )
+    with pytest.raises(gn.NonFiniteLossError), np.errstate(all="ignore"):
+        model.fit(x, y)
+    assert not hasattr(model, "network_")
+    with pytest.raises(NotFittedError):
+        model.predict(x)
+
+
+def test_large_regression_targets_get_advice():
+    x = np.random.default_rng(0).normal(size=(30, 2))
+    y = 1e6 + 1e5 * x[:, 0]
+    with pytest.warns(
+        UserWarning, match=r"targets are of order 9.88e\+05.*TransformedTargetRegressor"
+    ) as caught:
+        NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(x, y)
+    advice = [w for w in caught if "targets are of order" in str(w.message)]
+    assert advice[0].filename.endswith("test_estimators.py")  # pointing at the caller's line
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="the regression targets")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(x, x[:, 0])

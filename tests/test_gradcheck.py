@@ -77,3 +77,18 @@ def test_gradcheck_argument_errors():
         gn.gradcheck("net", [[1.0]], [1.0])
     with pytest.raises(ValueError, match="epsilon must be > 0"):
         gn.gradcheck(build("relu", "mse", 1), np.ones((1, 3)), np.ones((1, 4)), epsilon=0)
+
+
+def test_units_at_relus_kink_make_the_check_undefined_not_wrong():
+    # zero weights and biases put every hidden unit exactly at z = 0, where ReLU has no derivative
+    net = gn.NeuralNetwork(loss="mse", random_state=0)
+    net.add_layer(gn.Layer(3, 4, "relu", weight_init="zeros"))
+    net.add_layer(gn.Layer(4, 2, "identity"))
+    x, y = np.ones((5, 3)), np.ones((5, 2))
+    with pytest.raises(
+        ValueError,
+        match=r"undefined here: 20 value\(s\) of layer 0's pre-activation z .* kink at z = 0",
+    ):
+        gn.gradcheck(net, x, y)
+    net.layers[0].bias = np.full(4, 0.5)  # off the kink, the check works
+    assert gn.gradcheck(net, x, y) < 1e-6

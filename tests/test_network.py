@@ -486,3 +486,96 @@ def test_from_config_rejects_a_bad_config(edit, error, match):
     edit(config)
     with pytest.raises(error, match=match):
         gn.NeuralNetwork.from_config(config)
+
+
+def test_inference_from_eight_threads_equals_serial_results():
+    import threading
+
+    net = gn.NeuralNetwork.from_sizes(
+        [4, 32, 16, 3], activation="tanh", loss="cross_entropy", random_state=0
+    )
+    inputs = [np.random.default_rng(i).normal(size=(7 + i, 4)) for i in range(8)]
+    expected = [(net.forward(x), net.predict(x), net.predict_proba(x)) for x in inputs]
+    wrong = []
+    start = threading.Barrier(8)
+
+    def work(index):
+        start.wait()
+        for _ in range(60):
+            x = inputs[index]
+            got = (net.forward(x), net.predict(x), net.predict_proba(x))
+            if not all(np.array_equal(a, b) for a, b in zip(got, expected[index])):
+                wrong.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_concurrent_backward_calls_each_get_their_own_loss():
+    import threading
+
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 8, 2], activation="relu", loss="cross_entropy", random_state=1
+    )
+    batches = [(np.random.default_rng(i).normal(size=(5, 3)), np.arange(5) % 2) for i in range(4)]
+    expected = [net.backward(x, y) for x, y in batches]
+    wrong = []
+
+    def work(index):
+        for _ in range(100):
+            if net.backward(*batches[index]) != expected[index]:
+                wrong.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
+
+
+def test_training_one_network_from_two_threads_is_refused():
+    import threading
+
+    x = np.random.default_rng(0).normal(size=(64, 2))
+    y = (x[:, 0] > 0).astype(int)
+    net = gn.NeuralNetwork.from_sizes([2, 8, 2], loss="cross_entropy", random_state=0)
+    started, release = threading.Event(), threading.Event()
+
+    def slow_callback(network, epoch, logs):
+        started.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=lambda: net.train(x, y, epochs=2, callbacks=[slow_callback]))
+    thread.start()
+    assert started.wait(10)
+    before = network_state(net)
+    with pytest.raises(RuntimeError, match="another thread is training it"):
+        net.train(x, y, epochs=1)
+    assert_unchanged(net, before)
+    release.set()
+    thread.join()
+    assert net.history.epochs == 2
+    net.train(x, y, epochs=1)  # free again
+    assert net.copy().history.epochs == 3  # and copies (which cannot copy a lock) still work
+
+
+def test_errors_quote_numpy_scalars_as_numbers():
+    with pytest.raises(TypeError, match=r"epochs must be an integer, got float64 1\.0$"):
+        gn.NeuralNetwork.from_sizes([2, 2]).train(np.ones((2, 2)), [0, 1], epochs=np.float64(1.0))
+    with pytest.raises(TypeError, match=r"got int64 3$"):
+        gn.NeuralNetwork(l2=0.0).add_layer(gn.Layer(2, 2, np.int64(3)))
+
+
+def test_a_masked_array_with_masked_values_is_refused():
+    net = gn.NeuralNetwork.from_sizes([2, 2], loss="mse", random_state=0)
+    x = np.ma.masked_array(np.ones((3, 2)), mask=[[0, 0], [1, 0], [0, 0]])
+    with pytest.raises(ValueError, match="x is a masked array with 1 masked value"):
+        net.predict_output(x)
+    np.testing.assert_array_equal(
+        net.predict_output(np.ma.masked_array(np.ones((3, 2)))), net.predict_output(np.ones((3, 2)))
+    )

@@ -182,3 +182,68 @@ def test_inputs_are_not_modified_and_read_only_fortran_arrays_work(moons):
     net.predict(x)
     np.testing.assert_array_equal(x, x_copy)
     np.testing.assert_array_equal(y, y_copy)
+
+
+def test_a_diverging_run_keeps_the_parameters_from_before_the_loss_grew():
+    # the loss grows by orders of magnitude for hundreds of epochs before it overflows: the
+    # network must not be left with weights of 1e150, but with those of the last healthy epoch
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3))
+    y = x @ np.array([1.0, -2.0, 0.5])
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 1], activation="identity", loss="mse", optimizer=gn.SGD(3.0), random_state=0
+    )
+    with (
+        pytest.raises(
+            gn.NonFiniteLossError,
+            match=r"reset to their last healthy values, those at the start of epoch (\d+)",
+        ) as caught,
+        np.errstate(all="ignore"),
+    ):
+        net.train(x, y, epochs=2000, batch_size=None)
+    healthy_epoch = int(caught.value.args[0].split("start of epoch ")[1].split(".")[0])
+    assert np.isfinite(net.history.loss).all()  # an overflowing epoch is not recorded
+    assert healthy_epoch < 20 < net.history.epochs
+    assert np.abs(net.parameters).max() < 1e3
+    assert net.history.loss[healthy_epoch - 2] <= 1000 * min(net.history.loss[: healthy_epoch - 1])
+
+
+def test_the_seed_studys_report_of_short_runs_says_no_run_left_the_plateau():
+    from glassnet import study
+
+    runs = []
+    for seed in range(2):  # two short runs that never leave the plateau near 0.09
+        curve = [0.12, 0.095, 0.094]
+        seed_config = {
+            "accuracy": 0.87,
+            "final_loss": 0.094,
+            "seconds": 1.0,
+            "loss_curve": curve,
+            "stalled": True,
+        }
+        modern_config = {
+            "accuracy": 0.97,
+            "final_loss": 0.05,
+            "seconds": 0.1,
+            "loss_curve": [0.3, 0.1],
+        }
+        runs.append(
+            {
+                "seed": seed,
+                "svm": 0.97,
+                "linear": 0.87,
+                "seed_config": seed_config,
+                "modern_config": modern_config,
+            }
+        )
+    result = {
+        "glassnet_version": "x",
+        "machine": "m",
+        "seed_epochs": 3,
+        "modern_epochs": 2,
+        "stall_loss": 0.05,
+        "runs": runs,
+    }
+    text = study._markdown(result, study.digest(result))
+    assert "epoch 0 and epoch 0" not in text
+    assert "no run left it within\n  its 3 epochs." in text

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from ._validation import quote
+
 T = TypeVar("T")
 
 
@@ -100,7 +102,7 @@ class Registry(Generic[T]):
             article = "an" if self.kind[0] in "aeiou" else "a"
             raise TypeError(
                 f"{argument} must be {article} {self.kind} name (one of {', '.join(self.names())}) "
-                f"or {article} {self.kind} object, got {type(name).__name__} {name!r}"
+                f"or {article} {self.kind} object, got {type(name).__name__} {quote(name)}"
             )
         if name.lower() not in self._factories:
             raise ValueError(

@@ -13,6 +13,15 @@ from typing import Literal, overload
 
 import numpy as np
 
+
+def quote(value: object) -> str:
+    """``repr(value)`` for messages, with NumPy scalars shown as the Python numbers they hold
+    (``1.0``, not ``np.float64(1.0)``)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -23,7 +32,7 @@ def check_dtype(dtype: object, name: str = "dtype") -> np.dtype:
     except TypeError:
         resolved = None
     if resolved is None or resolved not in FLOAT_DTYPES:  # (np.dtype("float64") == None is True)
-        raise ValueError(f"{name} must be 'float32' or 'float64', got {dtype!r}")
+        raise ValueError(f"{name} must be 'float32' or 'float64', got {quote(dtype)}")
     return resolved
 
 
@@ -47,7 +56,7 @@ def check_int(
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         expected = "an integer or None" if allow_none else "an integer"
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__} {quote(value)}")
     value = operator.index(value)
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
@@ -64,7 +73,7 @@ def check_float(
 ) -> float:
     """Check that ``value`` is a finite real number inside the given bounds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {quote(value)}")
     value = float(value)
     if not np.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
@@ -80,7 +89,7 @@ def check_float(
 def check_bool(value: object, name: str) -> bool:
     """Check that ``value`` is a bool (NumPy bools included)."""
     if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {quote(value)}")
     return bool(value)
 
 
@@ -106,6 +115,14 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
         )
     if isinstance(data, (dict, set)):
         raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}")
+    if isinstance(data, np.ma.MaskedArray):
+        masked = int(np.ma.getmaskarray(data).sum())
+        if masked:
+            raise ValueError(
+                f"{name} is a masked array with {masked} masked value(s), which glassnet would "
+                f"not see: fill them ({name}.filled(value)) or drop those rows"
+            )
+        data = np.asarray(data.data)
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as error:
@@ -272,5 +289,5 @@ def check_random_state(random_state: object, name: str = "random_state") -> np.r
         return np.random.default_rng(random_state)  # type: ignore[arg-type]
     raise TypeError(
         f"{name} must be None, a non-negative int, a numpy.random.Generator or RandomState, "
-        f"got {type(random_state).__name__} {random_state!r}"
+        f"got {type(random_state).__name__} {quote(random_state)}"
     )

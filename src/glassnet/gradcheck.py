@@ -64,6 +64,7 @@ def gradcheck(
     x_arr, targets, weights = data.x.copy(), data.targets, data.sample_weight
     plan = net.step_plan(x_arr.shape[0])
     _, input_gradient = plan.value_and_gradients(x_arr, targets, weights, input_gradient=True)
+    _refuse_kinks(net, plan.steps, x_arr, epsilon)
     analytic_input = input_gradient.copy()  # type: ignore[union-attr]
     analytic_params = net.gradients.copy()
 
@@ -95,6 +96,27 @@ def gradcheck(
             )
     errors["input"] = _relative_error(analytic_input, numeric_input)
     return errors if details else max(errors.values())
+
+
+def _refuse_kinks(net: NeuralNetwork, steps: list, x: np.ndarray, epsilon: float) -> None:
+    """Raise ``ValueError`` when a pre-activation sits so close to a kink of its activation
+    (ReLU's at 0, say) that a step of ``epsilon`` crosses it: the function has no derivative
+    there, so no finite difference can confirm one."""
+    layer_input = x
+    for index, (layer, step) in enumerate(zip(net.layers, steps)):
+        # how far z can move when one weight, bias or input moves by epsilon
+        reach = 2 * epsilon * (1 + np.abs(layer_input).max() + np.abs(layer.weights).sum(0).max())
+        for kink in layer.activation.kinks:
+            close = int((np.abs(step.z - kink) <= reach).sum())
+            if close:
+                raise ValueError(
+                    f"gradcheck is undefined here: {close} value(s) of layer {index}'s "
+                    f"pre-activation z lie within {reach:.1g} of {layer.activation.name}'s kink "
+                    f"at z = {kink:g}, where it has no derivative; move the inputs or the "
+                    "parameters off the kink"
+                )
+        layer_input = step.a
+    return None
 
 
 def _slice_of(flat: np.ndarray, view: np.ndarray) -> slice:

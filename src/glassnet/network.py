@@ -7,10 +7,12 @@ training loop to :mod:`glassnet.training`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import os
-from collections.abc import Callable, Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -123,6 +125,8 @@ class NeuralNetwork:
         #: plain JSON-able data saved with the model (the command line keeps its class names here)
         self.metadata: dict = {}
         self._layers: list[Layer] = []
+        # held while training or computing gradients: they write the network's shared buffers
+        self._lock = threading.RLock()
         self._pack()
         for layer in layers or ():
             self.add_layer(layer)
@@ -307,6 +311,20 @@ class NeuralNetwork:
             self._plans[key] = plan
         return plan
 
+    @contextlib.contextmanager
+    def exclusive(self, what: str) -> Iterator[None]:
+        """Hold the network alone for ``what`` (training); raise ``RuntimeError`` at once if
+        another thread holds it. Prediction never needs it."""
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"{what} needs this network alone, but another thread is training it or "
+                "computing its gradients; train a copy instead (network.copy())"
+            )
+        try:
+            yield
+        finally:
+            self._lock.release()
+
     def optimizer_stepper(self) -> Callable[[], None]:
         """A function that applies one optimizer step to :attr:`parameters` from
         :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes."""
@@ -344,11 +362,8 @@ class NeuralNetwork:
 
     # ----------------------------------------------------------------- public API
     def forward(self, x: object) -> np.ndarray:
-        """The network's output for ``x``, computed by the training step's forward pass.
-
-        Each layer's ``z`` and ``a`` stay in the network's step plan for this batch size until
-        the next call with as many rows; :meth:`predict_output` gives the same numbers without
-        touching them.
+        """The network's output for ``x``, computed by the training step's forward pass (in
+        buffers of its own, so that many threads may call it at once).
 
         Parameters
         ----------
@@ -360,7 +375,7 @@ class NeuralNetwork:
             A new array.
         """
         x_arr = self.check_x(x)
-        return self.step_plan(x_arr.shape[0]).forward(x_arr).copy()
+        return StepPlan(self._layers, x_arr.shape[0]).forward(x_arr)
 
     def backward(
         self,
@@ -372,7 +387,8 @@ class NeuralNetwork:
     ) -> float | tuple[float, np.ndarray]:
         """Forward and backward pass: fill every layer's gradients and return the loss.
 
-        No parameter changes; :meth:`train` is what applies the optimizer.
+        No parameter changes; :meth:`train` is what applies the optimizer. Calls from several
+        threads take turns (the gradients are the network's own arrays).
 
         Parameters
         ----------
@@ -390,12 +406,15 @@ class NeuralNetwork:
         input_gradient : ndarray, only when ``return_input_gradient``
         """
         data = self.prepare(x, y, sample_weight)
-        plan = self.step_plan(data.x.shape[0])
-        loss, grad_input = plan.value_and_gradients(
-            data.x, data.targets, data.sample_weight, return_input_gradient
-        )
+        with self._lock:
+            plan = self.step_plan(data.x.shape[0])
+            loss, grad_input = plan.value_and_gradients(
+                data.x, data.targets, data.sample_weight, return_input_gradient
+            )
+            if grad_input is not None:
+                grad_input = grad_input.copy()
         if return_input_gradient:
-            return loss, grad_input.copy()  # type: ignore[union-attr]
+            return loss, grad_input  # type: ignore[return-value]
         return loss
 
     def train(
@@ -621,12 +640,14 @@ class NeuralNetwork:
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         # the flat vectors are rebuilt from the layers on unpickling (views do not survive)
-        for key in ("_params", "_grads", "_param_list", "_grad_list", "_weight_mask", "_plans"):
+        keys = ("_params", "_grads", "_param_list", "_grad_list", "_weight_mask", "_plans", "_lock")
+        for key in keys:
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._lock = threading.RLock()
         for layer in self._layers:
             layer.convert(layer.dtype)
         self._pack()

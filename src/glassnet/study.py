@@ -242,8 +242,18 @@ def _summary_table(study: dict[str, Any], d: dict[str, Any]) -> str:
 def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
     """The section "What it shows": the summary table and what it means."""
     m = d["modern_accuracy"]
-    escapes = _escape_epochs(study) or [0]
+    escapes = _escape_epochs(study)
+    if escapes:
+        escape_text = (
+            f"the runs that learn leave it between\n  epoch {min(escapes)} and epoch "
+            f"{max(escapes)} (median {int(np.median(escapes))}), falling to\n  0.02-0.03"
+        )
+    else:
+        escape_text = f"no run left it within\n  its {study['seed_epochs']} epochs"
     plateau = _plateau(study)
+    stalled_by = (
+        f"The stalled runs are the ones that have not left it by epoch {study['seed_epochs']}."
+    )
     stalled_runs_accuracy = _list(
         [r["seed_config"]["accuracy"] for r in study["runs"] if r["seed_config"]["stalled"]]
     )
@@ -252,9 +262,7 @@ def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
 {_summary_table(study, d)}
 - **The seed's configuration is fragile.** {_stall_text(d)}. The right panel shows why: *every*
   run's loss drops within a few epochs to a plateau near {plateau:.2f} (by epoch 30 the median
-  run is at {plateau:.3f}) and stays there for a long time; the runs that learn leave it between
-  epoch {min(escapes)} and epoch {max(escapes)} (median {int(np.median(escapes))}), falling to
-  0.02-0.03. The stalled runs are the ones that have not left it by epoch {study["seed_epochs"]}.
+  run is at {plateau:.3f}) and stays there for a long time; {escape_text}. {stalled_by}
   On the plateau the network separates the moons with little more than a straight line: on the
   stalled runs' splits a logistic regression scores {_list(d["linear_accuracy_of_stalled"])},
   the stalled runs {stalled_runs_accuracy}.

@@ -21,6 +21,7 @@ from .._validation import (
     check_random_state,
     check_sample_weight,
     draw_seed,
+    quote,
 )
 from ..datasets import validation_split
 from ..model import activations, initializers, rules
@@ -142,7 +143,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             sizes = tuple(sizes)
         except TypeError:
             raise TypeError(
-                f"hidden_layer_sizes must be an int or a sequence of ints, got {sizes!r}"
+                f"hidden_layer_sizes must be an int or a sequence of ints, got {quote(sizes)}"
             ) from None
         for size in sizes:
             check_int(size, "each of hidden_layer_sizes", minimum=1)
@@ -226,12 +227,16 @@ class NeuralNetworkEstimator(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def _rollback_on_error(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        # a failed call leaves the estimator as it was (NonFiniteLossError excepted: it keeps the
-        # network at its last finite parameters, as the core does)
+        # a failed call leaves the estimator as it was; a NonFiniteLossError of a fitted
+        # estimator excepted: its network keeps its last healthy parameters, as the core does
         saved = dict(self.__dict__)
         try:
             return method(*args, **kwargs)
         except NonFiniteLossError:
+            if "network_" in saved:
+                raise
+            self.__dict__.clear()  # a first fit that diverged fits nothing
+            self.__dict__.update(saved)
             raise
         except BaseException:
             self.__dict__.clear()
@@ -370,7 +375,8 @@ class NeuralNetworkEstimator(BaseEstimator):
             or not -len(hidden) <= layer < len(hidden)
         ):
             raise ValueError(
-                f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], got {layer!r}"
+                f"layer must be an integer in [{-len(hidden)}, {len(hidden) - 1}], "
+                f"got {quote(layer)}"
             )
         return infer(hidden[: range(len(hidden))[layer] + 1], X)
 

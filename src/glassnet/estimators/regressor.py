@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,23 @@ from ..network import NeuralNetwork
 from .base import NeuralNetworkEstimator
 
 __all__ = ["NeuralNetworkRegressor"]
+
+
+#: targets whose mean or spread is beyond this many units train badly unless scaled
+TARGET_SCALE_WARNING = 1e3
+
+
+def _warn_if_badly_scaled(targets: np.ndarray) -> None:
+    scale = float(max(np.abs(targets.mean(axis=0)).max(), targets.std(axis=0).max()))
+    if scale > TARGET_SCALE_WARNING:
+        warnings.warn(
+            f"the regression targets are of order {scale:.3g}: a network fits targets of order "
+            "1 far better. Standardize them, for example with "
+            "sklearn.compose.TransformedTargetRegressor(regressor=NeuralNetworkRegressor(...), "
+            "transformer=StandardScaler())",
+            UserWarning,
+            stacklevel=6,  # _prepare_targets, _fit, _rollback_on_error, fit, the caller
+        )
 
 
 class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
@@ -55,7 +73,9 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
                 f"y has {n_outputs} targets, but the regressor was trained on {self.n_outputs_}"
             )
         self.n_outputs_ = n_outputs
-        return y.reshape(-1, 1) if y.ndim == 1 else y
+        targets = y.reshape(-1, 1) if y.ndim == 1 else y
+        _warn_if_badly_scaled(targets)
+        return targets
 
     def _fitted_outputs(self) -> dict[str, Any]:
         return {"n_outputs": int(self.n_outputs_)}

@@ -107,6 +107,8 @@ class Activation(Configurable):
     derivative_uses: ClassVar[str] = "a"
     #: whether ``f'`` is element-wise (softmax's is a Jacobian per sample)
     elementwise: ClassVar[bool] = True
+    #: values of ``z`` where ``f`` has no derivative (the derivative taken there is a choice)
+    kinks: ClassVar[tuple[float, ...]] = ()
     #: whether ``derivative`` accepts ``out=`` (found from its signature)
     derivative_writes_out: ClassVar[bool] = True
 
@@ -198,6 +200,7 @@ class ReLU(Activation):
 
     name = "relu"
     derivative_uses = "z"
+    kinks = (0.0,)
     _MAX_ZEROS = 2**18
 
     def __init__(self) -> None:
@@ -234,6 +237,7 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+    kinks = (0.0,)
 
     def __init__(self, alpha: float = 0.01) -> None:
         self.alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0, include_maximum=False)

@@ -37,6 +37,9 @@ __all__ = ["train"]
 #: bigger sets are gathered batch by batch into a reused buffer (less memory, same batches)
 _EPOCH_COPY_LIMIT = 32 * 2**20
 
+#: a loss more than this many times the run's best marks a diverging run (see train's Raises)
+HEALTHY_GROWTH = 1000.0
+
 #: a batch as the plan takes it: inputs, inputs transposed, targets, weights, output rows
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None", np.ndarray]
 
@@ -107,10 +110,12 @@ def train(
     ------
     NonFiniteLossError
         If the loss becomes NaN or infinite; the message names the epoch and batch. The network
-        keeps its last finite parameters: the current ones if they are finite, otherwise those of
-        the start of that epoch (with the optimizer state of that moment). The losses are
-        evaluated together at the end of each epoch, so training notices there, silently, and
-        usually falls back to the epoch's start.
+        is reset to its last healthy parameters, with the optimizer state of that moment: those
+        at the start of the latest epoch of this run that followed an epoch whose loss was within
+        :data:`HEALTHY_GROWTH` times the run's best (or at the start of the run), so a run whose
+        loss grew by orders of magnitude before it overflowed keeps the parameters from before
+        the growth. The losses are evaluated together at the end of each epoch, so training
+        notices there, silently.
     """
     trainer = _Trainer(
         network,
@@ -190,20 +195,23 @@ def _run_steps(
 
 
 def _stop_non_finite(
-    network: NeuralNetwork, snapshot: tuple, loss: float, epoch: int, batch: int, n_batches: int
+    network: NeuralNetwork,
+    healthy: tuple[np.ndarray, dict, int] | None,
+    loss: float,
+    epoch: int,
+    batch: int,
+    n_batches: int,
 ) -> None:
-    restored = ""
-    if not np.isfinite(network.parameters).all():
-        network.parameters[...] = snapshot[0]
-        network.optimizer.load_state_dict(snapshot[1])
-        restored = (
-            " Some parameters had become non-finite, so they were reset to their values at the "
-            "start of that epoch."
-        )
+    healthy_epoch = epoch
+    if healthy is not None:  # always, once an epoch has started
+        parameters, optimizer_state, healthy_epoch = healthy
+        network.parameters[...] = parameters
+        network.optimizer.load_state_dict(optimizer_state)
     raise NonFiniteLossError(
         f"training stopped: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
-        f"{n_batches}.{restored} The network keeps its last finite parameters. A smaller "
-        "learning rate, standardised inputs or a different initialisation usually help."
+        f"{n_batches}. The parameters were reset to their last healthy values, those at the "
+        f"start of epoch {healthy_epoch + 1}. A smaller learning rate, standardised inputs or a "
+        "different initialisation usually help."
     )
 
 
@@ -256,6 +264,7 @@ class _Trainer:
                     "on; resuming needs the same data in the same order"
                 )
         self.network, self.data, self.resume = network, data, resume
+        self.healthy: tuple[np.ndarray, dict, int] | None = None
         self.early_stopping, self.shuffle, self.verbose = early_stopping, shuffle, verbose
         self.n_samples = n = data.x.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
@@ -273,6 +282,10 @@ class _Trainer:
     # ------------------------------------------------------------------ the run
     def run(self) -> str | None:
         """Train to the target epoch; returns the message of a Ctrl-C interruption, or None."""
+        with self.network.exclusive("training"):
+            return self._run()
+
+    def _run(self) -> str | None:
         network, data = self.network, self.data
         network.task = data.task
         self._arrange_data()
@@ -311,6 +324,17 @@ class _Trainer:
         fused = loss.fused_activation is not None
         self.per_sample_loss = loss.per_sample_from_logits if fused else loss.per_sample
 
+    def _keep_if_healthy(self, epoch: int, first_epoch: int) -> None:
+        """Keep the parameters and optimizer state this epoch starts from when the run is
+        healthy: at its first epoch, or when the last epoch's loss was within
+        :data:`HEALTHY_GROWTH` times the run's best. The previous copy goes first (memory)."""
+        losses = self.network.history.loss[first_epoch:epoch]
+        if losses and not losses[-1] <= HEALTHY_GROWTH * min(losses):
+            return
+        self.healthy = None
+        network = self.network
+        self.healthy = (network.parameters.copy(), network.optimizer.state_dict(), epoch)
+
     def _epoch_order(self, epoch: int, first_epoch: int) -> tuple[np.ndarray | None, int, float]:
         """The epoch's sample order (None: as given), first batch and loss so far."""
         resume = self.resume
@@ -325,8 +349,8 @@ class _Trainer:
     ) -> Position | bool:
         """Train one epoch and record it. Returns where Ctrl-C stopped it, or whether training
         should stop."""
-        network, started = self.network, time.perf_counter()
-        snapshot = (network.parameters.copy(), network.optimizer.state_dict())
+        started = time.perf_counter()
+        self._keep_if_healthy(epoch, first_epoch)
         order, first_batch, total = self._epoch_order(epoch, first_epoch)
         targets, weights = self.data.targets, self.data.sample_weight
         x_epoch: np.ndarray | None = self.x_source
@@ -342,7 +366,7 @@ class _Trainer:
             losses = self.per_sample_loss(self.outputs[first:done], targets[first:done])
             if weights is not None:
                 losses *= weights[first:done]
-        total = self._add_up(losses, penalty, total, snapshot, epoch, first, done)
+        total = self._add_up(losses, penalty, total, epoch, first, done)
         if done < self.n_samples:
             return Position(epoch, -(-done // self.batch), total, False, order)
         return self._end_epoch(epoch, first_epoch, total, started, interrupt, progress)
@@ -420,7 +444,6 @@ class _Trainer:
         losses: np.ndarray,
         penalty: float,
         total: float,
-        snapshot: tuple,
         epoch: int,
         first: int,
         done: int,
@@ -431,15 +454,19 @@ class _Trainer:
             bad = int(np.argmin(np.isfinite(losses)))
             where = (first + bad) // self.batch
             _stop_non_finite(
-                self.network, snapshot, float(losses[bad]), epoch, where, self.n_batches
+                self.network, self.healthy, float(losses[bad]), epoch, where, self.n_batches
             )
         if not math.isfinite(penalty):  # the L2 penalty of weights that overflow when squared
             where = max(done - 1, first) // self.batch
-            _stop_non_finite(self.network, snapshot, penalty, epoch, where, self.n_batches)
+            _stop_non_finite(self.network, self.healthy, penalty, epoch, where, self.n_batches)
         if losses.size:
             for value in np.add.reduceat(losses, np.arange(0, losses.size, self.batch)).tolist():
                 total += value
-        return total + penalty
+        total += penalty
+        if not math.isfinite(total):  # finite losses whose sum overflows
+            where = max(done - 1, first) // self.batch
+            _stop_non_finite(self.network, self.healthy, total, epoch, where, self.n_batches)
+        return total
 
     def _end_epoch(
         self,
