@@ -477,3 +477,30 @@ def test_large_regression_targets_get_advice():
         warnings.filterwarnings("error", message="the regression targets")
         warnings.simplefilter("ignore", ConvergenceWarning)
         NeuralNetworkRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(x, x[:, 0])
+
+
+def test_estimator_predictions_from_eight_threads_equal_serial_ones():
+    import threading
+
+    x = np.random.default_rng(0).normal(size=(200, 4))
+    y = (x[:, 0] + x[:, 1] > 0).astype(int)
+    model = NeuralNetworkClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0).fit(x, y)
+    parts = [x[i * 25 : (i + 1) * 25] for i in range(8)]
+    expected = [(model.predict(p), model.predict_proba(p)) for p in parts]
+    wrong = []
+
+    def work(index):
+        for _ in range(40):
+            labels, probabilities = model.predict(parts[index]), model.predict_proba(parts[index])
+            if not (
+                np.array_equal(labels, expected[index][0])
+                and np.array_equal(probabilities, expected[index][1])
+            ):
+                wrong.append(index)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
