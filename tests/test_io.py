@@ -1,3 +1,4 @@
+import contextlib
 import json
 import os
 import pickle
@@ -182,7 +183,9 @@ def test_truncated_files(model_file):
     data = model_file.read_bytes()
     for cut in [0, 4, 8, 9, 50, len(data) // 2, len(data) - 1]:
         model_file.with_suffix(".cut").write_bytes(data[:cut])
-        with pytest.raises(gn.ModelFileError):
+        with pytest.raises(
+            gn.ModelFileError, match=r"(: truncated\?|too short to be a model file)$"
+        ):
             gn.load(model_file.with_suffix(".cut"))
 
 
@@ -386,6 +389,95 @@ def test_fuzz_mutated_files_only_raise_model_file_error(tmp_path, valid_bytes, e
     assert bytes(data) == valid_bytes  # only an unchanged file may load
 
 
+def test_numbers_beyond_a_float_are_refused_with_a_named_error(model_file):
+    from safetensors.numpy import save
+
+    document, tensors = io.read_file(model_file)
+    text = json.dumps(document).replace('"l2": 0.0', '"l2": ' + "9" * 400)  # json.dumps cannot
+    assert "9" * 400 in text
+    metadata = {"glassnet": text, "glassnet_sha256": container._checksum(text, tensors)}
+    model_file.with_suffix(".huge").write_bytes(save(tensors, metadata=metadata))
+    with pytest.raises(gn.ModelFileError, match="an integer of 400 digits, beyond any float"):
+        gn.load(model_file.with_suffix(".huge"))
+
+
+def test_a_list_where_the_class_dtype_belongs_is_refused(tmp_path):
+    with pytest.warns(ConvergenceWarning):
+        estimator = gn.NeuralNetworkClassifier(
+            hidden_layer_sizes=(3,), max_iter=1, random_state=0
+        ).fit(X, np.array(["a", "b"])[rng.integers(0, 2, 40)])
+    gn.save(estimator, tmp_path / "e.safetensors")
+    edited = rewrite(
+        tmp_path / "e.safetensors",
+        edit_document=lambda d: d["estimator"]["classes"].update(dtype=["str"]),
+    )
+    with pytest.raises(gn.ModelFileError, match=r"unsupported class dtype \['str'\]"):
+        gn.load(edited)
+
+
+def _mid_epoch_checkpoint(path):
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 4, 2],
+        loss="cross_entropy",
+        optimizer=_InterruptingAdam(at_step=7, learning_rate=0.01),
+        random_state=0,
+    )
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(RuntimeWarning, match="interrupted"):
+        network.train(X, y, epochs=3, batch_size=8, checkpoint=path)
+    document, _ = io.read_file(path)
+    assert document["training"]["batch"] == 2
+    return y
+
+
+@pytest.mark.parametrize(
+    ("edit", "match"),
+    [
+        (lambda t: t.update(batch_size=True), "training.batch_size must be an integer, got True"),
+        (lambda t: t.update(total="0.5"), "training.total must be a number, got '0.5'"),
+        (lambda t: t.update(fingerprint=[1]), "malformed training.fingerprint"),
+        (
+            lambda t: t["early_stopping"].update(best=True),
+            "early_stopping.best must be a number, got True",
+        ),
+    ],
+    ids=["batch_size", "total", "fingerprint", "best"],
+)
+def test_malformed_training_state_is_a_model_file_error(tmp_path, edit, match):
+    fresh = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="cross_entropy", random_state=0)
+    y = (X[:, 0] > 0).astype(int)
+    fresh.train(
+        X,
+        y,
+        epochs=2,
+        validation_data=(X, y),
+        early_stopping=gn.EarlyStopping("val_loss", patience=5),
+        checkpoint=tmp_path / "c.safetensors",
+        callbacks=[lambda *a: False],
+    )
+
+    def unfinished(document):
+        document["training"].update(finished=False, target_epochs=5)
+        edit(document["training"])
+
+    edited = rewrite(tmp_path / "c.safetensors", edit_document=unfinished)
+    with pytest.raises(gn.ModelFileError, match=match):
+        gn.resume(edited, X, y, validation_data=(X, y))
+
+
+def test_a_sample_order_that_is_not_a_permutation_is_a_model_file_error(tmp_path):
+    y = _mid_epoch_checkpoint(tmp_path / "c.safetensors")
+
+    def repeat_first(tensors):
+        tensors["training.order"] = tensors["training.order"].copy()
+        tensors["training.order"][1] = tensors["training.order"][0]
+
+    edited = rewrite(tmp_path / "c.safetensors", edit_tensors=repeat_first)
+    with pytest.raises(gn.ModelFileError, match="training.order is not an order of the samples"):
+        gn.resume(edited, X, y)
+    gn.resume(tmp_path / "c.safetensors", X, y)  # the unedited one resumes
+
+
 # ------------------------------------------------------------------ crashes and resumption
 def run_worker(*args, **kwargs):
     return subprocess.Popen(
@@ -572,3 +664,191 @@ def test_files_saved_before_the_single_compute_path_load_and_predict_the_same():
     np.testing.assert_array_equal(regressor.predict(probe), expected["regressor"])
     network.train(probe, (probe[:, 0] > 0).astype(int), epochs=1)  # and they keep training
     assert network.history.epochs == 6
+
+
+# ------------------------------------------------------------------ what saving replaces
+def _small_network():
+    return gn.NeuralNetwork.from_sizes([2, 2], random_state=0)
+
+
+def test_saving_through_a_symlink_replaces_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.safetensors"
+    target.write_bytes(b"old")
+    link = tmp_path / "link.safetensors"
+    os.symlink(target, link)
+    chain = tmp_path / "chain.safetensors"
+    os.symlink("link.safetensors", chain)  # relative, and a link to a link
+    gn.save(_small_network(), chain)
+    assert link.is_symlink() and chain.is_symlink()
+    assert os.readlink(chain) == "link.safetensors"
+    assert gn.load(target).get_config() == _small_network().get_config()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "chain.safetensors",
+        "link.safetensors",
+        "real",
+    ]
+    assert [p.name for p in (tmp_path / "real").iterdir()] == ["model.safetensors"]
+    # a dangling link is written through too: its target is created
+    os.symlink(tmp_path / "real" / "new.safetensors", tmp_path / "dangling")
+    gn.save(_small_network(), tmp_path / "dangling")
+    assert (tmp_path / "dangling").is_symlink()
+    gn.load(tmp_path / "real" / "new.safetensors")
+
+
+@pytest.fixture(params=["fifo", "socket", "folder", "character device"])
+def special_node(request, tmp_path):
+    """(path, how messages call it) for a node that is not a regular file, made in tmp_path."""
+    import socket
+    import stat
+
+    path = tmp_path / request.param.replace(" ", "-")
+    if request.param == "fifo":
+        os.mkfifo(path)
+        yield path, "a FIFO"
+    elif request.param == "socket":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+            server.bind(str(path))
+            yield path, "a socket"
+    elif request.param == "folder":
+        path.mkdir()
+        yield path, "a folder"
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("SKIPPED LOUDLY: only root can make a character device to save to")
+        os.mknod(path, stat.S_IFCHR | 0o600, os.makedev(1, 3))  # the numbers of /dev/null
+        yield path, "a character device"
+
+
+def test_save_refuses_devices_fifos_sockets_and_folders_before_writing(tmp_path, special_node):
+    path, kind = special_node
+    before = os.lstat(path)
+    error = IsADirectoryError if kind == "a folder" else ValueError
+    link = tmp_path / "link"
+    os.symlink(path, link)
+    for name in (path, link):
+        with pytest.raises(error, match=f"cannot save to {name}: it is {kind}"):
+            gn.save(_small_network(), name)
+        # checkpoints and `glassnet predict --output` use the same writer
+        with pytest.raises(error, match=f"cannot save to {name}: it is {kind}"):
+            container.atomic_write(name, b"predictions")
+    after = os.lstat(path)
+    assert (after.st_ino, after.st_mode, after.st_rdev) == (
+        before.st_ino,
+        before.st_mode,
+        before.st_rdev,
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["link", path.name])
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077], ids=["umask022", "umask077"])
+def test_a_new_file_gets_the_mode_open_gives_and_a_replaced_one_keeps_its_mode(tmp_path, mask):
+    previous = os.umask(mask)
+    try:
+        gn.save(_small_network(), tmp_path / "new.safetensors")
+        (tmp_path / "plain").write_bytes(b"")
+        (tmp_path / "kept.safetensors").write_bytes(b"old")
+        os.chmod(tmp_path / "kept.safetensors", 0o640)
+        gn.save(_small_network(), tmp_path / "kept.safetensors")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "new.safetensors").stat().st_mode & 0o7777 == 0o666 & ~mask
+    assert (tmp_path / "plain").stat().st_mode & 0o7777 == 0o666 & ~mask
+    assert (tmp_path / "kept.safetensors").stat().st_mode & 0o7777 == 0o640
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to someone else")
+def test_root_replacing_someone_elses_file_keeps_its_owner(tmp_path):
+    path = tmp_path / "theirs.safetensors"
+    path.write_bytes(b"old")
+    os.chown(path, 65534, 65534)
+    gn.save(_small_network(), path)
+    assert (path.stat().st_uid, path.stat().st_gid) == (65534, 65534)
+
+
+def test_save_errors_name_the_users_path_not_the_temporary_file(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    path = folder / "m.safetensors"
+    if os.geteuid() != 0:  # root writes anywhere: the error is then simulated below
+        folder.chmod(0o500)
+        try:
+            with pytest.raises(PermissionError, match=f"cannot save to {path}: permission denied"):
+                gn.save(_small_network(), path)
+        finally:
+            folder.chmod(0o700)
+
+    def refused(source, destination):
+        raise PermissionError(13, "Permission denied", source, destination)
+
+    monkeypatch.setattr(os, "replace", refused)
+    with pytest.raises(PermissionError) as caught:
+        gn.save(_small_network(), path)
+    assert str(caught.value) == f"[Errno 13] cannot save to {path}: permission denied"
+    assert list(folder.iterdir()) == []
+
+
+def test_bytes_and_pathlike_paths(tmp_path):
+    class Custom:
+        def __init__(self, path):
+            self.path = path
+
+        def __fspath__(self):
+            return self.path
+
+    net = _small_network()
+    for path in (os.fsencode(tmp_path / "b.safetensors"), Custom(str(tmp_path / "c.safetensors"))):
+        gn.save(net, path)
+        assert gn.load(path).get_config() == net.get_config()
+        gn.save(net, path)  # and replaces
+    with pytest.raises(TypeError, match="a path must be a str, bytes or os.PathLike, got int"):
+        gn.save(net, 3)
+    with pytest.raises(gn.ModelFileError, match=f"^{tmp_path}/b.safetensors is a model file, not"):
+        gn.resume(os.fsencode(tmp_path / "b.safetensors"), X, X)
+
+
+# ------------------------------------------------------------------ what loading reads
+def test_load_and_resume_refuse_what_is_not_a_regular_file_without_blocking(special_node):
+    import threading
+
+    path, kind = special_node
+    if kind == "a folder":
+        error, match = IsADirectoryError, f"cannot read {path}: it is a folder"
+    else:
+        error = gn.ModelFileError
+        match = f"^{path} is not a valid glassnet model file: it is {kind}.*, not a regular file"
+
+    def unblock():  # a reader stuck in open() on the FIFO fails the test instead of hanging it
+        for _ in range(50):
+            with contextlib.suppress(OSError):
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+            time.sleep(0.1)
+
+    watchdog = threading.Timer(5, unblock)
+    watchdog.start()
+    start = time.perf_counter()
+    try:
+        with pytest.raises(error, match=match):
+            gn.load(path)  # a FIFO with no writer would block a plain open() forever
+        with pytest.raises(error, match=match):
+            gn.resume(path, X, X)
+    finally:
+        watchdog.cancel()
+    assert time.perf_counter() - start < 5
+
+
+def test_a_file_swapped_for_a_fifo_after_the_check_is_still_refused(tmp_path, monkeypatch):
+    model = tmp_path / "m.safetensors"
+    gn.save(_small_network(), model)
+    os.mkfifo(tmp_path / "fifo")
+    real_stat = os.stat
+
+    def stat_then_swap(path, *args, **kwargs):
+        result = real_stat(path, *args, **kwargs)
+        if os.fspath(path) == str(model):
+            os.replace(tmp_path / "fifo", model)  # between the check and the open
+        return result
+
+    monkeypatch.setattr(os, "stat", stat_then_swap)
+    with pytest.raises(gn.ModelFileError, match="it is a FIFO"):
+        gn.load(model)

@@ -247,3 +247,23 @@ def test_the_seed_studys_report_of_short_runs_says_no_run_left_the_plateau():
     text = study._markdown(result, study.digest(result))
     assert "epoch 0 and epoch 0" not in text
     assert "no run left it within\n  its 3 epochs." in text
+
+
+def test_a_checkpoint_path_that_is_a_fifo_is_refused_before_training(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    x = np.random.default_rng(0).normal(size=(20, 2))
+    y = (x[:, 0] > 0).astype(int)
+    net = gn.NeuralNetwork.from_sizes([2, 4, 2], loss="cross_entropy", random_state=0)
+    with pytest.raises(ValueError, match="it is a FIFO"):
+        net.train(x, y, epochs=3, checkpoint=fifo)
+    assert net.history.epochs == 0
+    net.train(x, y, epochs=1, checkpoint=os.fsencode(tmp_path / "run.ckpt"))  # bytes paths work
+    assert gn.resume(tmp_path / "run.ckpt", x, y).history.epochs == 1
+
+
+def test_huge_integers_are_refused_as_not_finite():
+    with pytest.raises(ValueError, match="l2 must be finite"):
+        gn.NeuralNetwork(l2=10**400)

@@ -13,14 +13,22 @@ and fitted attributes, ``from_file_state(...)`` builds one back.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
 from .files import container, document
-from .files.container import FORMAT_VERSION, ModelFileError, expect, read_dict, read_int
+from .files.container import (
+    FORMAT_VERSION,
+    ModelFileError,
+    PathArgument,
+    expect,
+    read_dict,
+    read_int,
+)
 from .network import NeuralNetwork
 from .training.callbacks import Callback, EarlyStopping, History
 from .training.checkpoint import ResumePoint
@@ -32,7 +40,7 @@ _ESTIMATOR_KINDS = container.KINDS[1:]
 
 
 # ====================================================================== writing
-def save(model: object, path: str | os.PathLike[str]) -> None:
+def save(model: object, path: PathArgument) -> None:
     """Save a :class:`NeuralNetwork` or a fitted estimator to ``path``, atomically.
 
     The file holds the parameters, the optimizer state, the history and the random generator's
@@ -74,7 +82,7 @@ def _model_document(model: object) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 # ====================================================================== reading
-def read_file(path: str | os.PathLike[str]) -> tuple[dict, dict[str, np.ndarray]]:
+def read_file(path: PathArgument) -> tuple[dict, dict[str, np.ndarray]]:
     """A model file's document and tensors, verified (checksum, tensors against the document).
 
     Raises
@@ -157,7 +165,7 @@ def _build_history(value: object) -> History:
             isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
         )
         expect(numbers, f"history {name!r} must be a list of numbers")
-        series[name] = [float(v) for v in values]
+        series[name] = [float(v) for v in values]  # the document holds no int beyond a float
     return History(**series)
 
 
@@ -170,7 +178,8 @@ def _build_labels(value: object) -> np.ndarray:
         expect(all(isinstance(v, str) for v in values), "string classes must be strings")
         labels = np.array(values, dtype=object if dtype == "object" else str)
     else:
-        expect(dtype in document.LABEL_DTYPES, f"unsupported class dtype {dtype!r:.40}")
+        known = isinstance(dtype, str) and dtype in document.LABEL_DTYPES
+        expect(known, f"unsupported class dtype {dtype!r:.40}")
         numbers = all(isinstance(v, (int, float, bool)) for v in values)
         expect(numbers, "numeric classes must be numbers")
         try:
@@ -210,7 +219,21 @@ def _build_estimator(content: dict, network: NeuralNetwork) -> Any:
         raise ModelFileError(f"invalid estimator: {error}") from None
 
 
-def load(path: str | os.PathLike[str]) -> Any:
+@contextlib.contextmanager
+def _file_errors(shown: str) -> Iterator[None]:
+    """Whatever a file's content makes go wrong in the block is a :class:`ModelFileError`
+    naming the file."""
+    try:
+        yield
+    except ModelFileError as error:
+        raise ModelFileError(f"{shown} is not a valid glassnet model file: {error}") from None
+    except Exception as error:  # anything unforeseen in a hostile file is still a file error
+        raise ModelFileError(
+            f"{shown} is not a valid glassnet model file ({type(error).__name__}: {error})"
+        ) from None
+
+
+def load(path: PathArgument) -> Any:
     """Load what :func:`save` wrote (a network or an estimator); checkpoints load as networks.
 
     Raises
@@ -221,21 +244,13 @@ def load(path: str | os.PathLike[str]) -> Any:
     FileNotFoundError, IsADirectoryError, PermissionError
         When ``path`` itself cannot be opened.
     """
-    content, tensors = read_file(path)
-    try:
+    shown = container.display_path(path)
+    content, tensors = read_file(shown)
+    with _file_errors(shown):
         network = _build_network(content, tensors)
         if content["kind"] == "NeuralNetwork":
             return network
         return _build_estimator(content, network)
-    except ModelFileError as error:
-        raise ModelFileError(
-            f"{os.fspath(path)} is not a valid glassnet model file: {error}"
-        ) from None
-    except Exception as error:  # anything unforeseen in a hostile file is still a file error
-        raise ModelFileError(
-            f"{os.fspath(path)} is not a valid glassnet model file "
-            f"({type(error).__name__}: {error})"
-        ) from None
 
 
 # ====================================================================== resuming
@@ -248,8 +263,7 @@ def _build_early_stopping(
     settings = (data["monitor"], data["patience"], data["min_delta"], data["restore_best"])
     early = EarlyStopping(*settings)
     best = data.get("best")
-    expect(best is None or isinstance(best, (int, float)), "malformed early_stopping.best")
-    early.best = best
+    early.best = None if best is None else _read_float(best, "early_stopping.best")
     best_epoch = data.get("best_epoch")
     early.best_epoch = (
         None if best_epoch is None else read_int(best_epoch, "early_stopping.best_epoch")
@@ -257,27 +271,38 @@ def _build_early_stopping(
     early.wait = read_int(data.get("wait"), "early_stopping.wait")
     early.stopped = bool(data.get("stopped"))
     if "early_stopping.best_parameters" in tensors:
-        best_parameters = tensors["early_stopping.best_parameters"]
-        early.best_parameters = _from_file_order(network, best_parameters)
+        name = "early_stopping.best_parameters"
+        early.best_parameters = _from_file_order(network, _finite(name, tensors[name]))
     return early
 
 
+def _read_float(value: object, what: str) -> float:
+    """``value`` as a float if it is a JSON number, else a :class:`ModelFileError`."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    expect(number, f"{what} must be a number, got {value!r:.80}")
+    return float(value)  # type: ignore[arg-type]  # the document holds no int beyond a float
+
+
 def _read_run(training: dict, network: NeuralNetwork) -> dict[str, Any]:
+    size = training.get("batch_size")
+    fingerprint = training.get("fingerprint")
     run = {
         "target_epochs": read_int(training.get("target_epochs"), "training.target_epochs", 0),
         "epoch": read_int(training.get("epoch"), "training.epoch", 0),
         "batch": read_int(training.get("batch"), "training.batch", 0),
         "shuffle": training.get("shuffle"),
-        "batch_size": training.get("batch_size"),
+        "batch_size": None if size is None else read_int(size, "training.batch_size", 1),
         "checkpoint_every": read_int(
             training.get("checkpoint_every"), "training.checkpoint_every", 1
         ),
-        "fingerprint": training.get("fingerprint"),
-        "total": float(training.get("total", 0.0)),
+        "fingerprint": fingerprint,
+        "total": _read_float(training.get("total", 0.0), "training.total"),
     }
     expect(isinstance(run["shuffle"], bool), "training.shuffle must be a bool")
-    size = run["batch_size"]
-    expect(size is None or (isinstance(size, int) and size >= 1), "malformed training.batch_size")
+    expect(
+        fingerprint is None or (isinstance(fingerprint, str) and len(fingerprint) < 200),
+        "malformed training.fingerprint",
+    )
     expect(
         run["epoch"] == network.history.epochs, "the checkpoint's epoch does not match its history"
     )
@@ -285,7 +310,7 @@ def _read_run(training: dict, network: NeuralNetwork) -> dict[str, Any]:
 
 
 def resume(
-    path: str | os.PathLike[str],
+    path: PathArgument,
     x: object,
     y: object,
     *,
@@ -307,20 +332,20 @@ def resume(
     NeuralNetwork
         The trained network (a finished checkpoint returns as it is).
     """
-    content, tensors = read_file(path)
+    shown = container.display_path(path)
+    content, tensors = read_file(shown)
     training = content.get("training")
     if not isinstance(training, dict):
-        raise ModelFileError(
-            f"{os.fspath(path)} is a model file, not a checkpoint: it has no training state"
-        )
-    network = _build_network(content, tensors)
-    try:
-        run = _read_run(training, network)
-        early = _build_early_stopping(training.get("early_stopping"), tensors, network)
-    except ModelFileError:
-        raise
-    except (TypeError, ValueError, KeyError) as error:
-        raise ModelFileError(f"malformed training state: {error!r}") from None
+        raise ModelFileError(f"{shown} is a model file, not a checkpoint: it has no training state")
+    with _file_errors(shown):
+        network = _build_network(content, tensors)
+        try:
+            run = _read_run(training, network)
+            early = _build_early_stopping(training.get("early_stopping"), tensors, network)
+        except ModelFileError:
+            raise
+        except (TypeError, ValueError, KeyError) as error:
+            raise ModelFileError(f"malformed training state: {error!r}") from None
     if training.get("finished") or run["epoch"] >= run["target_epochs"]:
         return network
     if bool(training.get("validation")) and validation_data is None:
@@ -329,6 +354,11 @@ def resume(
             "validation_data to resume it"
         )
     order = tensors.get("training.order") if run["batch"] else None
+    if order is not None and not np.array_equal(np.sort(order), np.arange(order.size)):
+        raise ModelFileError(
+            f"{shown} is not a valid glassnet model file: its training.order is not an order of "
+            "the samples (each index once)"
+        )
     point = ResumePoint(
         target_epochs=run["target_epochs"],
         fingerprint=run["fingerprint"],
@@ -348,7 +378,7 @@ def resume(
         sample_weight=sample_weight,
         early_stopping=early,
         callbacks=callbacks,
-        checkpoint=path if checkpoint is None else checkpoint,
+        checkpoint=shown if checkpoint is None else checkpoint,
         checkpoint_every=run["checkpoint_every"],
         resume=point,
     )

@@ -13,18 +13,24 @@ foreign file is a :class:`ModelFileError` (a ``ValueError``).
 
 Writing is atomic: the bytes go to a temporary file in the same folder, which is flushed, synced and
 renamed over the target, and the folder is synced. A crash leaves the previous file whole; a
-temporary file left by a killed process is removed by the next save to the same path.
+temporary file left by a killed process is removed by the next save to the same path. Only regular
+files are replaced (a symbolic link is written through, to its target); a device, a FIFO, a socket
+or a folder is refused before anything is written, and reading refuses them before reading a byte.
+A new file gets the mode ``open()`` would give it, a replaced one keeps its mode and owner.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import re
+import stat
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from typing import IO, Any
@@ -38,6 +44,8 @@ __all__ = [
     "KINDS",
     "ModelFileError",
     "atomic_write",
+    "check_save_target",
+    "display_path",
     "expect",
     "header",
     "read_dict",
@@ -60,6 +68,8 @@ _DTYPES: dict[str, np.dtype] = {
 KINDS = ("NeuralNetwork", "NeuralNetworkClassifier", "NeuralNetworkRegressor")
 
 TensorSpecs = dict[str, tuple[np.dtype, tuple[int, ...]]]
+#: a file's path as the user may give it
+PathArgument = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 
 class ModelFileError(ValueError):
@@ -76,7 +86,63 @@ def _safetensors_numpy() -> Any:
     return safetensors.numpy
 
 
+# ====================================================================== paths
+#: what each kind of file system node is called in messages
+_NODE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _node_kind(mode: int) -> str:
+    """What a file system node of mode ``mode`` is, in words ("a FIFO (named pipe)", …)."""
+    for test, name in _NODE_KINDS:
+        if test(mode):
+            return name
+    return "not a regular file"  # pragma: no cover - door files and the like
+
+
+def _cannot_replace(shown: str, mode: int) -> OSError | ValueError:
+    """The error for saving to ``shown``, a node of mode ``mode`` that is not a regular file:
+    ``IsADirectoryError`` for a folder, else ``ValueError``."""
+    if stat.S_ISDIR(mode):
+        return IsADirectoryError(errno.EISDIR, f"cannot save to {shown}: it is a folder")
+    return ValueError(f"cannot save to {shown}: it is {_node_kind(mode)}, not a regular file")
+
+
+def display_path(path: PathArgument) -> str:
+    """``path`` (str, bytes or os.PathLike) as text, for opening and for messages."""
+    try:
+        return os.fsdecode(path)
+    except TypeError:
+        raise TypeError(
+            f"a path must be a str, bytes or os.PathLike, got {type(path).__name__}"
+        ) from None
+
+
 # ====================================================================== writing
+_UMASK_LOCK = threading.Lock()
+
+
+def _current_umask() -> int:
+    """The process's umask, read without changing it where the system tells it (Linux's
+    /proc/self/status); elsewhere set and restored at once, under a lock."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)  # the strictest mask while it is away
+        os.umask(mask)
+    return mask
+
+
 def _temporary_name_pattern(path: str) -> re.Pattern[str]:
     return re.compile(rf"^\.{re.escape(os.path.basename(path))}\.(\d+)\.[A-Za-z0-9_]+\.tmp$")
 
@@ -96,8 +162,10 @@ def _remove_stale_temporaries(path: str) -> None:
         pid = int(match.group(1))
         if pid != os.getpid() and _process_alive(pid):
             continue  # another process is saving right now
+        candidate = os.path.join(folder, name)
         with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, name))
+            if stat.S_ISREG(os.lstat(candidate).st_mode):  # only files we could have made
+                os.unlink(candidate)
 
 
 def _process_alive(pid: int) -> bool:
@@ -110,22 +178,117 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def atomic_write(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never
-    a mix."""
-    path = os.path.abspath(os.fspath(path))
-    folder = os.path.dirname(path)
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot save to {path}: the folder {folder} does not exist")
-    _remove_stale_temporaries(path)
-    prefix = f".{os.path.basename(path)}.{os.getpid()}."
-    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+def _existing_node(shown: str, target: str) -> os.stat_result | None:
+    """The status of what ``target`` names now (None if nothing); refuse what is not a regular
+    file."""
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        status = os.stat(target)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise _save_error(shown, error) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise _cannot_replace(shown, status.st_mode)
+    return status
+
+
+def _save_error(shown: str, error: OSError) -> OSError:
+    """``error`` (same class and errno) with a message naming the user's path only, never the
+    temporary file's."""
+    if error.errno is None:
+        return type(error)(f"cannot save to {shown}: {error.strerror or error}")
+    reason = os.strerror(error.errno)
+    reason = reason[:1].lower() + reason[1:]
+    return OSError(error.errno, f"cannot save to {shown}: {reason}")
+
+
+def _copy_mode(fd: int, existing: os.stat_result | None) -> None:
+    """Give the new file the mode (and, where allowed, the owner) of the file it replaces, or the
+    mode a plain ``open()`` would have given a new file."""
+    if os.name != "posix":  # pragma: no cover - no umask or owners to keep
+        return
+    if existing is None:
+        os.fchmod(fd, 0o666 & ~_current_umask())
+        return
+    mine = os.fstat(fd)
+    if (mine.st_uid, mine.st_gid) != (existing.st_uid, existing.st_gid):
+        try:  # root may give the file to anyone
+            os.fchown(fd, existing.st_uid, existing.st_gid)
+        except OSError:  # others may keep at least its group, if they belong to it
+            with contextlib.suppress(OSError):
+                os.fchown(fd, -1, existing.st_gid)
+    os.fchmod(fd, stat.S_IMODE(existing.st_mode))  # after chown, which clears set-id bits
+
+
+def check_save_target(path: PathArgument) -> str:
+    """Check, before any work, that :func:`atomic_write` could write ``path``: its folder
+    exists and it names a regular file or nothing (through symbolic links). Returns ``path`` as
+    text.
+
+    Raises
+    ------
+    ValueError, IsADirectoryError, FileNotFoundError, OSError
+        As :func:`atomic_write` would.
+    """
+    shown = display_path(path)
+    target = os.path.realpath(os.path.abspath(shown))
+    _existing_node(shown, target)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot save to {shown}: the folder {folder} does not exist"
+        )
+    return shown
+
+
+def atomic_write(path: PathArgument, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old file or the new one, never
+    a mix.
+
+    Only a regular file (or nothing) is replaced. A symbolic link is written through: its final
+    target is replaced and the link stays. A new file gets the mode ``open()`` would give it
+    (``0o666`` less the umask); a replaced file keeps its mode, and its owner where the system
+    lets us.
+
+    Raises
+    ------
+    ValueError
+        If ``path`` names a device, a FIFO or a socket (nothing is written).
+    IsADirectoryError
+        If ``path`` names a folder.
+    FileNotFoundError
+        If the folder does not exist.
+    OSError
+        For any other failure (permission denied, disk full, …); the message names ``path``.
+    """
+    shown = display_path(path)
+    target = os.path.realpath(os.path.abspath(shown))
+    folder = os.path.dirname(target)
+    existing = _existing_node(shown, target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(
+            errno.ENOENT, f"cannot save to {shown}: the folder {folder} does not exist"
+        )
+    _remove_stale_temporaries(target)
+    prefix = f".{os.path.basename(target)}.{os.getpid()}."
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise _save_error(shown, error) from None
+    try:
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                _copy_mode(handle.fileno(), existing)
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as error:
+            raise _save_error(shown, error) from None
+        _existing_node(shown, target)  # no device, FIFO or folder has taken its place since
+        try:
+            os.replace(temporary, target)
+        except OSError as error:
+            raise _save_error(shown, error) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
@@ -222,7 +385,12 @@ def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
         shape = tuple(read_int(n, f"{label} shape", 0, 2**40) for n in shape)
         offsets = entry["data_offsets"]
         expect(isinstance(offsets, list) and len(offsets) == 2, f"{label}: malformed data_offsets")
-        begin, end = (read_int(n, f"{label} offset", 0, data_size) for n in offsets)
+        begin, end = (read_int(n, f"{label} offset", 0) for n in offsets)
+        expect(
+            end <= data_size,
+            f"{label} ends at byte {end} of the data section, which has only {data_size}: "
+            "truncated?",
+        )
         expect(
             end - begin == math.prod(shape) * dtype.itemsize,
             f"{label}: its offsets do not match its shape and dtype",
@@ -243,7 +411,7 @@ def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
 
 
 def read_document(
-    path: str | os.PathLike[str], check: Callable[[dict, TensorSpecs], None] | None = None
+    path: PathArgument, check: Callable[[dict, TensorSpecs], None] | None = None
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and verify a model file; return ``(document, tensors)``.
 
@@ -253,27 +421,61 @@ def read_document(
     Raises
     ------
     ModelFileError
-        Naming ``path``, for anything that is not a valid glassnet model file.
+        Naming ``path``, for anything that is not a valid glassnet model file, including a
+        device, a FIFO or a socket (refused at once, never read from).
+    IsADirectoryError
+        When ``path`` is a folder.
     OSError
         When ``path`` itself cannot be opened.
     """
-    path = os.fspath(path)
+    shown = display_path(path)
     try:
-        return _read_verified(path, check)
+        return _read_verified(shown, check)
     except ModelFileError as error:
-        raise ModelFileError(f"{path} is not a valid glassnet model file: {error}") from None
+        raise ModelFileError(f"{shown} is not a valid glassnet model file: {error}") from None
     except OSError:
         raise
     except Exception as error:  # anything unforeseen in a hostile file is still a file error
         raise ModelFileError(
-            f"{path} is not a valid glassnet model file ({type(error).__name__}: {error})"
+            f"{shown} is not a valid glassnet model file ({type(error).__name__}: {error})"
         ) from None
+
+
+def _check_regular(path: str, mode: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise IsADirectoryError(errno.EISDIR, f"cannot read {path}: it is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"it is {_node_kind(mode)}, not a regular file")
+
+
+def _open_regular(path: str) -> IO[bytes]:
+    """``path`` opened for reading, if it is a regular file; a FIFO, device or socket is refused
+    without waiting on it (checked before opening, and again on what was opened)."""
+    _check_regular(path, os.stat(path).st_mode)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        _check_regular(path, os.fstat(fd).st_mode)  # it may have been swapped since
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def _document_int(digits: str) -> int:
+    """An integer of the document; none that glassnet writes is beyond a float's range (a
+    random generator's state has at most 39 digits), and a bigger one would overflow where a
+    float is made of it."""
+    expect(
+        len(digits.lstrip("-")) <= 308,
+        f"the document holds an integer of {len(digits.lstrip('-'))} digits, beyond any float",
+    )
+    return int(digits)
 
 
 def _read_verified(
     path: str, check: Callable[[dict, TensorSpecs], None] | None
 ) -> tuple[dict, dict[str, np.ndarray]]:
-    with open(path, "rb") as handle:
+    with _open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
         head, header, data_start = _read_header(handle, size)
         missing = "not a glassnet model file: its metadata has no 'glassnet' entry"
@@ -284,7 +486,9 @@ def _read_verified(
             "malformed metadata: values must be strings",
         )
         try:
-            document = json.loads(metadata["glassnet"])
+            document = json.loads(metadata["glassnet"], parse_int=_document_int)
+        except ModelFileError:
+            raise
         except (ValueError, RecursionError) as error:
             raise ModelFileError(
                 f"the glassnet metadata is not valid JSON ({type(error).__name__})"
@@ -294,7 +498,7 @@ def _read_verified(
         specs = _tensor_specs(header, size - data_start)
         if check is not None:
             check(document, specs)
-        body = handle.read()
+        body = handle.read(size - data_start + 1)
     expect(len(body) == size - data_start, "the file changed size while it was read")
     try:
         tensors = _safetensors_numpy().load(head + body)

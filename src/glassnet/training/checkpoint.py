@@ -134,15 +134,16 @@ class CheckpointWriter:
         :func:`fingerprint` of the training data.
     """
 
-    def __init__(self, path: str | os.PathLike[str], data_fingerprint: str) -> None:
-        if not isinstance(path, (str, os.PathLike)):
+    def __init__(self, path: str | bytes | os.PathLike[str], data_fingerprint: str) -> None:
+        if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"checkpoint must be a path, got {type(path).__name__} {path!r}")
-        self.path = os.path.abspath(os.fspath(path))
+        self.path = os.path.abspath(container.display_path(path))
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"checkpoint folder {folder} does not exist")
         if os.path.isdir(self.path):
             raise IsADirectoryError(f"checkpoint {self.path} is a folder; give a file name")
+        container.check_save_target(self.path)  # a device or a FIFO is refused before training
         container.require_safetensors()
         self.fingerprint = data_fingerprint
 

@@ -460,7 +460,9 @@ class _Trainer:
             where = max(done - 1, first) // self.batch
             _stop_non_finite(self.network, self.healthy, penalty, epoch, where, self.n_batches)
         if losses.size:
-            for value in np.add.reduceat(losses, np.arange(0, losses.size, self.batch)).tolist():
+            with np.errstate(over="ignore"):  # an overflowing sum is caught just below
+                sums = np.add.reduceat(losses, np.arange(0, losses.size, self.batch))
+            for value in sums.tolist():
                 total += value
         total += penalty
         if not math.isfinite(total):  # finite losses whose sum overflows
