@@ -1,15 +1,19 @@
 """Data: built-in datasets, CSV files with a header row, and the held-out validation split.
 
 CSV files are read with the standard library's ``csv`` module. Features must be numbers; the
-first value that is not (or is missing) is reported with its column name and line number.
+first value that is not (or is missing) is reported with its column name and the line of the file
+it is on.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import math
 import os
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -170,12 +174,24 @@ def load_dataset(
     return Dataset(x, y, ["x1", "x2"], "class", f"{name} ({n_samples} samples, noise {noise:g})")
 
 
+class _Row(NamedTuple):
+    """A CSV record and the line of the file it starts on (counting blank lines and the lines
+    of quoted values that hold newlines)."""
+
+    line: int
+    cells: list[str]
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    """``repr(text)``, cut short for a one-line message."""
+    return repr(text) if len(text) <= limit else repr(text[: limit - 3]) + "..."
+
+
 def _number(text: str) -> float | None:
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
         return None
-    return value
 
 
 def load_csv(
@@ -183,8 +199,12 @@ def load_csv(
     target: str | None,
     feature_names: list[str] | None = None,
     require_target: bool = True,
+    labels: bool = False,
 ) -> Dataset:
     """Read a CSV file with a header row.
+
+    The file is UTF-8 (with or without a byte-order mark) or UTF-16 with a byte-order mark.
+    Blank lines are skipped; line numbers in errors are those of the file.
 
     Parameters
     ----------
@@ -195,18 +215,29 @@ def load_csv(
         The feature columns to use, in this order (default: every column but the target).
     require_target : bool
         Whether ``target`` must be present.
+    labels : bool
+        Whether the target holds class labels. Numbers are returned as floats when every value
+        is one; otherwise the values are returned as text: when ``labels`` is true, or when
+        most of them (more than half) are not numbers. A column of numbers with a few values
+        that are not (a typo such as ``12..5``, or ``inf``) is an error that names the value.
+
+    Returns
+    -------
+    Dataset
+        ``x`` of shape (n_rows, n_features); ``y`` of shape (n_rows,), floats or text (empty
+        when ``target`` is None or absent).
 
     Raises
     ------
     ValueError
-        Naming the column and line of the first missing or non-numeric feature value, a
-        target column that does not exist, rows of the wrong length, or an empty file.
+        Naming the column and line of the first missing or non-numeric value, a target column
+        that does not exist, rows of the wrong length, an empty file, or text that is not UTF-8.
     """
     path = os.fspath(path)
     rows = _read_rows(path)
     header = _header(path, rows)
     target, feature_names = _columns(path, header, target, feature_names, require_target)
-    x, y = _values(path, rows, header, feature_names, target)
+    x, y = _values(path, rows, header, feature_names, target, labels)
     return Dataset(
         x,
         y,
@@ -216,32 +247,79 @@ def load_csv(
     )
 
 
-def _read_rows(path: str) -> list[list[str]]:
-    """The CSV file's rows that are not blank."""
+def _decode(path: str) -> str:
+    """The file's text: UTF-8, UTF-8 with a byte-order mark, or UTF-16 with one."""
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    utf16 = raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except UnicodeDecodeError:
+        text = raw.decode("utf-16" if utf16 else "utf-8-sig")
+    except UnicodeDecodeError as error:
+        if utf16:
+            raise ValueError(
+                f"{path} is not UTF-8 text, nor UTF-16 (though it starts with UTF-16's "
+                "byte-order mark); a CSV file with a header row is expected"
+            ) from None
+        line = raw.count(b"\n", 0, error.start) + 1
         raise ValueError(
-            f"{path} is not UTF-8 text; a CSV file with a header row is expected"
+            f"{path} is not UTF-8 text (line {line} holds the byte 0x{raw[error.start]:02x}); "
+            "a CSV file with a header row, saved as UTF-8, is expected"
         ) from None
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise ValueError(
+            f"{path}, line {line}: a NUL character; a text CSV file with a header row is expected"
+        )
+    return text
+
+
+def _read_rows(path: str) -> list[_Row]:
+    """The CSV file's rows that are not blank, with their line numbers."""
+    reader = csv.reader(io.StringIO(_decode(path), newline=""))
+    rows = []
+    line = 1  # where the next record starts
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                rows.append(_Row(line, cells))
+            line = reader.line_num + 1
     except csv.Error as error:
-        raise ValueError(f"{path} is not a readable CSV file: {error}") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
+        raise ValueError(f"{path}, line {line}: not a readable CSV row ({error})") from None
     if not rows:
         raise ValueError(f"{path} is empty; expected a header row and data rows")
     return rows
 
 
-def _header(path: str, rows: list[list[str]]) -> list[str]:
-    """The column names, checked to be distinct and followed by data rows."""
-    header = [cell.strip() for cell in rows[0]]
+def _header(path: str, rows: list[_Row]) -> list[str]:
+    """The column names, checked to be distinct, not empty, and followed by data rows."""
+    line, cells = rows[0]
+    header = [cell.strip() for cell in cells]
+    for number, name in enumerate(header, 1):
+        if not name:
+            raise ValueError(
+                f"{path}, line {line}: column {number} of the header has no name; every column "
+                "needs one"
+            )
     if len(set(header)) != len(header):
         duplicate = next(name for name in header if header.count(name) > 1)
-        raise ValueError(f"{path}: the column name {duplicate!r} appears twice in the header")
+        raise ValueError(
+            f"{path}, line {line}: the column name {_quote(duplicate)} appears twice in the header"
+        )
     if len(rows) < 2:
         raise ValueError(f"{path} has a header but no data rows")
     return header
+
+
+def _separator_hint(header: list[str]) -> str:
+    """A hint when a one-column header looks separated by something other than commas."""
+    if len(header) == 1:
+        for separator in (";", "\t", "|"):
+            if separator in header[0]:
+                return (
+                    f" (glassnet reads comma-separated files; this one looks separated by "
+                    f"{separator!r})"
+                )
+    return ""
 
 
 def _columns(
@@ -254,8 +332,10 @@ def _columns(
     """``(target or None where it is absent and optional, feature columns)``."""
     if target is not None and target not in header:
         if require_target:
+            columns = ", ".join(_quote(name)[1:-1] for name in header[:50])
             raise ValueError(
-                f"{path} has no column {target!r}; its columns are: {', '.join(header)}"
+                f"{path} has no column {_quote(target)}; its columns are: {columns}"
+                + _separator_hint(header)
             )
         target = None
     if feature_names is None:
@@ -264,8 +344,8 @@ def _columns(
         missing = [name for name in feature_names if name not in header]
         if missing:
             raise ValueError(
-                f"{path} lacks the feature column(s) {', '.join(map(repr, missing))} "
-                "the model was trained on"
+                f"{path} lacks the feature column(s) {', '.join(map(_quote, missing[:10]))} "
+                "the model was trained on" + _separator_hint(header)
             )
     if not feature_names:
         raise ValueError(f"{path} has no feature columns besides the target {target!r}")
@@ -274,44 +354,64 @@ def _columns(
 
 def _values(
     path: str,
-    rows: list[list[str]],
+    rows: list[_Row],
     header: list[str],
     feature_names: list[str],
     target: str | None,
+    labels: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The features as floats and the target column (numbers where all are, else text)."""
+    """The features as floats and the target column (see :func:`load_csv`)."""
     feature_index = [header.index(name) for name in feature_names]
     x = np.empty((len(rows) - 1, len(feature_names)))
-    labels = []
-    for line, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
+    texts = []
+    for row_index, (line, cells) in enumerate(rows[1:]):
+        if len(cells) != len(header):
             raise ValueError(
-                f"{path}, line {line}: {len(row)} values, but the header has {len(header)} columns"
+                f"{path}, line {line}: {len(cells)} values, but the header has {len(header)} "
+                "columns"
             )
         for column, index in enumerate(feature_index):
-            text = row[index].strip()
+            text = cells[index].strip()
+            name = _quote(feature_names[column])
             if text.lower() in _MISSING:
                 raise ValueError(
-                    f"{path}, column {feature_names[column]!r}, line {line}: "
-                    f"missing value {text!r}; features must all be numbers"
+                    f"{path}, column {name}, line {line}: missing value {_quote(text)}; features "
+                    "must all be numbers"
                 )
             value = _number(text)
             if value is None or not math.isfinite(value):
                 raise ValueError(
-                    f"{path}, column {feature_names[column]!r}, line {line}: "
-                    f"{text!r} is not a finite number"
+                    f"{path}, column {name}, line {line}: {_quote(text)} is not a finite number"
                 )
-            x[line - 2, column] = value
+            x[row_index, column] = value
         if target is not None:
-            text = row[header.index(target)].strip()
+            text = cells[header.index(target)].strip()
             if text.lower() in _MISSING:
                 raise ValueError(
-                    f"{path}, column {target!r}, line {line}: missing target value {text!r}"
+                    f"{path}, column {_quote(target)}, line {line}: missing target value "
+                    f"{_quote(text)}"
                 )
-            labels.append(text)
-    y = np.array(labels)
-    if target is not None:
-        numbers = [_number(text) for text in labels]
-        if all(value is not None and math.isfinite(value) for value in numbers):
-            y = np.array(numbers, dtype=float)
-    return x, y
+            texts.append(text)
+    if target is None:
+        return x, np.array([])
+    return x, _target_values(path, target, texts, [row.line for row in rows[1:]], labels)
+
+
+def _target_values(
+    path: str, target: str, texts: list[str], lines: list[int], labels: bool
+) -> np.ndarray:
+    """Numbers when every value is a finite number; text labels when asked for, or when most
+    values are not numbers; otherwise the first value that is not a finite number is an error."""
+    numbers = [_number(text) for text in texts]
+    bad = [i for i, value in enumerate(numbers) if value is None or not math.isfinite(value)]
+    if not bad:
+        return np.array(numbers, dtype=float)
+    not_numbers = sum(value is None for value in numbers)
+    if labels or 2 * not_numbers > len(texts):
+        return np.array(texts)
+    first = bad[0]
+    raise ValueError(
+        f"{path}, column {_quote(target)}, line {lines[first]}: {_quote(texts[first])} is not a "
+        f"finite number, but {len(texts) - len(bad)} of the column's {len(texts)} values are "
+        "numbers"
+    )

@@ -13,13 +13,24 @@ from .. import experiments, plotting
 from ..io import save
 from ..network import NeuralNetwork
 from .common import (
+    EXIT_INTERRUPTED,
+    OutputFolder,
     say,
     seed_study_digest,
-    staging,
     train_quietly,
     versions,
     write_history,
     write_json,
+)
+
+#: what the demo writes into --out
+_OUTPUTS = (
+    "data.png",
+    "loss.png",
+    "decision_boundary.png",
+    "model.safetensors",
+    "metrics.json",
+    "history.csv",
 )
 
 
@@ -36,8 +47,10 @@ def run_demo(args: argparse.Namespace) -> int:
             "standardize": None,
         }
     }
+    outputs = OutputFolder(args.out, "--out", "glassnet demo")
+    outputs.check_names(_OUTPUTS)
     _introduce(seed, args.epochs)
-    with staging(args.out) as stage:
+    with outputs.staging() as stage:
         plotting.plot_data(
             x_train,
             y_train,
@@ -68,7 +81,7 @@ def run_demo(args: argparse.Namespace) -> int:
         "wrote data.png, loss.png, decision_boundary.png, model.safetensors, metrics.json and "
         f"history.csv to {args.out}"
     )
-    return 0
+    return EXIT_INTERRUPTED if interrupted else 0
 
 
 def _introduce(seed: int, epochs: int) -> None:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable
-
-import numpy as np
 
 from .._version import __version__
 from ..datasets import BUILTIN
@@ -37,10 +36,20 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+#: the largest integer a count takes (and the largest seed: NumPy's and scikit-learn's limit)
+_MAX_COUNT = 2**31 - 1
+_MAX_SEED = 2**32 - 1
+
+
 def _number(
-    kind: type[int] | type[float], minimum: float, strict: bool = False, below_one: bool = False
+    kind: type[int] | type[float],
+    minimum: float,
+    strict: bool = False,
+    below_one: bool = False,
+    maximum: int = _MAX_COUNT,
 ) -> Callable[[str], float]:
-    """An argparse type: ``kind`` (int or float), finite, at least (or above) ``minimum``."""
+    """An argparse type: ``kind`` (int or float), finite, at least (or above) ``minimum``; an
+    int at most ``maximum``."""
     if below_one:
         wanted = "a fraction in [0, 1)"
     elif kind is int:
@@ -53,16 +62,20 @@ def _number(
             value: float = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+        if kind is int and value > maximum:
+            raise argparse.ArgumentTypeError(
+                f"expected {wanted} no larger than {maximum}, got {text!r}"
+            )
         too_small = value <= minimum if strict else value < minimum
-        if too_small or not np.isfinite(value) or (below_one and value >= 1):
-            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text}")
+        if too_small or not math.isfinite(value) or (below_one and value >= 1):
+            raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}")
         return value
 
     return parse
 
 
 _positive_int = _number(int, 1)
-_non_negative_int = _number(int, 0)
+_seed = _number(int, 0, maximum=_MAX_SEED)
 _positive_float = _number(float, 0, strict=True)
 _non_negative_float = _number(float, 0)
 _fraction = _number(float, 0, below_one=True)
@@ -79,6 +92,10 @@ def _hidden(text: str) -> tuple[int, ...]:
         ) from None
     if any(size < 1 for size in sizes):
         raise argparse.ArgumentTypeError(f"layer sizes must be positive, got {text!r}")
+    if any(size > _MAX_COUNT for size in sizes):
+        raise argparse.ArgumentTypeError(
+            f"layer sizes must be at most {_MAX_COUNT}, got {text!r:.60}"
+        )
     return sizes
 
 
@@ -91,6 +108,24 @@ def _name_in(registry_names: Callable[[], list[str]], kind: str) -> Callable[[st
         return text.lower()
 
     return parse
+
+
+def _recording(action: type[argparse.Action]) -> type[argparse.Action]:
+    """``action``, also noting in ``namespace.given`` (``{dest: flag}``) the flags given on the
+    command line, so that ``train --resume`` can tell a flag given from a default."""
+
+    class Recording(action):  # type: ignore[valid-type, misc]
+        def __call__(
+            self,
+            parser: argparse.ArgumentParser,
+            namespace: argparse.Namespace,
+            values: object,
+            option_string: str | None = None,
+        ) -> None:
+            super().__call__(parser, namespace, values, option_string)
+            namespace.given = {**getattr(namespace, "given", {}), self.dest: option_string}
+
+    return Recording
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,7 +163,7 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
     demo.add_argument("--out", default=os.path.join("runs", "demo"), help="folder for the outputs")
     demo.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=1,
         help="draws the data, the split and the initial weights",
     )
@@ -152,10 +187,13 @@ def _add_train(commands: argparse._SubParsersAction[_Parser]) -> None:
             "Train a network on your CSV file (header row, numeric features) or a built-in dataset."
         ),
     )
+    train.register("action", None, _recording(argparse._StoreAction))
+    train.register("action", "store", _recording(argparse._StoreAction))
+    train.register("action", "store_true", _recording(argparse._StoreTrueAction))
     _add_train_data(train)
     _add_train_network(train)
     _add_train_run(train)
-    train.set_defaults(handler=run_train)
+    train.set_defaults(handler=run_train, given={})
 
 
 def _add_train_data(train: argparse.ArgumentParser) -> None:
@@ -196,6 +234,16 @@ def _add_train_data(train: argparse.ArgumentParser) -> None:
         help=(
             "scale features to mean 0 and standard deviation 1 (statistics of the training part, "
             "saved with the model)"
+        ),
+    )
+    source.add_argument(
+        "--standardize-target",
+        action="store_true",
+        help=(
+            "regression: scale the target to mean 0 and standard deviation 1 for training "
+            "(statistics of the training part, saved with the model; predict and evaluate undo "
+            "it, but the losses shown while training are in these units); use it when the "
+            "target is large (a note says so)"
         ),
     )
 
@@ -245,11 +293,17 @@ def _add_train_network(train: argparse.ArgumentParser) -> None:
         help="samples per step (1: the post's per-sample descent)",
     )
     model.add_argument(
-        "--epochs", type=_positive_int, default=100, help="passes over the training data"
+        "--epochs",
+        type=_positive_int,
+        default=100,
+        help=(
+            "passes over the training data (default: 100); with --resume, a new total for the "
+            "run (default there: the checkpoint's)"
+        ),
     )
     model.add_argument(
         "--seed",
-        type=_non_negative_int,
+        type=_seed,
         default=0,
         help="draws the split, the initial weights and the shuffling",
     )
@@ -269,7 +323,10 @@ def _add_train_run(train: argparse.ArgumentParser) -> None:
         "--checkpoint",
         metavar="PATH",
         default=None,
-        help="save a checkpoint here while training (Ctrl-C saves one too)",
+        help=(
+            "save a checkpoint here while training; Ctrl-C saves one too, writes the outputs "
+            "so far and exits with 130"
+        ),
     )
     run.add_argument(
         "--checkpoint-every", type=_positive_int, default=1, help="epochs between checkpoints"
@@ -278,7 +335,12 @@ def _add_train_run(train: argparse.ArgumentParser) -> None:
         "--resume",
         metavar="CHECKPOINT",
         default=None,
-        help="continue the run a checkpoint was saved from (its data and settings are reused)",
+        help=(
+            "continue the run a checkpoint was saved from: its data and settings are reused, so "
+            "the other data and network flags are refused, except --epochs (a new total: more "
+            "continues the run, fewer stops it early); --out, --checkpoint (default: continue "
+            "writing CHECKPOINT) and --quiet apply"
+        ),
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -300,7 +362,7 @@ def _add_predict(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--output",
         metavar="FILE",
         default=None,
-        help="write the predictions there as CSV (default: standard output)",
+        help="write the predictions there as CSV ('-': standard output, the default)",
     )
     predict.set_defaults(handler=run_predict)
 

@@ -7,6 +7,8 @@ import csv
 import io as text_io
 import json
 import sys
+import warnings
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
@@ -17,65 +19,105 @@ from ..files.container import atomic_write
 from ..io import load
 from ..model.targets import task_of_loss
 from ..network import NeuralNetwork
-from .common import CommandError, say, standardize
+from .common import CommandError, check_output_file, say
+from .modelinfo import Label, ModelInfo, Scaling, label_text
 
 
-def _model_inputs(
-    model_path: str, data_path: str, target: str | None
-) -> tuple[Any, np.ndarray, np.ndarray, dict[str, Any]]:
-    """Load a model and the matching columns of a CSV file → (model, x, y_raw, info)."""
+@dataclass(frozen=True)
+class _Inputs:
+    """A loaded model and the matching columns of a CSV file."""
+
+    model: Any
+    x: np.ndarray
+    y_raw: np.ndarray
+    task: str
+    classes: list[Label] | None
+    #: undoes the target's standardisation on the network's outputs
+    target_standardize: Scaling | None = None
+
+
+def _model_inputs(model_path: str, data_path: str, target: str | None) -> _Inputs:
+    """Load a model (its command-line metadata checked) and the CSV file's matching columns."""
     model = load(model_path)
     if isinstance(model, NeuralNetwork):
-        info = model.metadata.get("cli") if isinstance(model.metadata.get("cli"), dict) else None
-        features = info["features"] if info else None
-        dataset = load_csv(data_path, target, features, require_target=target is not None)
-        if info is None and dataset.x.shape[1] != model.n_inputs:
-            raise CommandError(
-                f"{data_path} has {dataset.x.shape[1]} feature columns; "
-                f"the model takes {model.n_inputs}"
-            )
-        x = dataset.x
-        if info and info.get("standardize"):
-            x = standardize(x, info["standardize"])
-        task = model.task or task_of_loss(model.loss)
-        if task is None:
-            raise CommandError(
-                "this model does not say whether it is a classifier; it was never trained"
-            )
-        classes = (
-            info["classes"]
-            if info and info.get("classes") is not None
-            # a trained network has layers, so n_classes is an int here
-            else (list(range(cast(int, model.n_classes))) if task == "classification" else None)
-        )
-        return model, x, dataset.y, {"task": task, "classes": classes, "kind": "network"}
+        return _network_inputs(model, model_path, data_path, target)
     features = list(model.feature_names_in_) if hasattr(model, "feature_names_in_") else None
-    dataset = load_csv(data_path, target, features, require_target=target is not None)
+    classifier = hasattr(model, "classes_")
+    dataset = load_csv(
+        data_path, target, features, require_target=target is not None, labels=classifier
+    )
     if features is None and dataset.x.shape[1] != model.n_features_in_:
         raise CommandError(
             f"{data_path} has {dataset.x.shape[1]} feature columns; "
             f"the model takes {model.n_features_in_}"
         )
-    task = "classification" if hasattr(model, "classes_") else "regression"
-    classes = model.classes_.tolist() if task == "classification" else None
-    return model, dataset.x, dataset.y, {"task": task, "classes": classes, "kind": "estimator"}
+    if classifier:
+        return _Inputs(model, dataset.x, dataset.y, "classification", model.classes_.tolist())
+    return _Inputs(model, dataset.x, dataset.y, "regression", None)
 
 
-def _predict(
-    model: Any, x: np.ndarray, info: dict[str, Any]
-) -> tuple[np.ndarray, np.ndarray | None]:
+def _network_inputs(
+    network: NeuralNetwork, model_path: str, data_path: str, target: str | None
+) -> _Inputs:
+    info = ModelInfo.from_metadata(network.metadata, model_path, network)
+    task = info.task if info is not None else network.task or task_of_loss(network.loss)
+    if task is None:
+        raise CommandError(
+            "this model does not say whether it is a classifier; it was never trained"
+        )
+    dataset = load_csv(
+        data_path,
+        target,
+        None if info is None else info.features,
+        require_target=target is not None,
+        labels=task == "classification",
+    )
+    x = dataset.x
+    if info is None and x.shape[1] != network.n_inputs:
+        raise CommandError(
+            f"{data_path} has {x.shape[1]} feature columns; the model takes {network.n_inputs}"
+        )
+    if info is not None and info.standardize is not None:
+        x = info.standardize.apply(x)
+    if info is not None and info.classes is not None:
+        classes: list[Label] | None = info.classes
+    elif task == "classification":
+        # a trained network has layers, so n_classes is an int here
+        classes = list(range(cast(int, network.n_classes)))
+    else:
+        classes = None
+    target_standardize = None if info is None else info.target_standardize
+    return _Inputs(network, x, dataset.y, task, classes, target_standardize)
+
+
+def _predict(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray | None]:
     """``(predictions, class probabilities or None)`` of a network or an estimator."""
-    if info["task"] == "classification":
-        probabilities = model.predict_proba(x)
-        return np.asarray(info["classes"], dtype=object)[
-            probabilities.argmax(axis=1)
-        ], probabilities
-    return model.predict(x), None
+    with warnings.catch_warnings():
+        # the columns were matched by name already; scikit-learn cannot see that in an array
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        return _predict_quietly(inputs)
+
+
+def _predict_quietly(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray | None]:
+    if inputs.task == "classification":
+        assert inputs.classes is not None  # a classifier's inputs come with its classes
+        probabilities = inputs.model.predict_proba(inputs.x)
+        labels = np.array([label_text(c) for c in inputs.classes], dtype=object)
+        return labels[probabilities.argmax(axis=1)], probabilities
+    predictions = np.asarray(inputs.model.predict(inputs.x), dtype=float)
+    if inputs.target_standardize is not None:
+        shape = predictions.shape
+        predictions = inputs.target_standardize.undo(predictions.reshape(len(predictions), -1))
+        predictions = predictions.reshape(shape)
+    return predictions, None
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    model, x, _, info = _model_inputs(args.model, args.data, None)
-    predictions, probabilities = _predict(model, x, info)
+    to_screen = args.output in (None, "-")
+    if not to_screen:
+        check_output_file(args.output, "--output")
+    inputs = _model_inputs(args.model, args.data, None)
+    predictions, probabilities = _predict(inputs)
     buffer = text_io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     predictions = np.asarray(predictions)
@@ -86,14 +128,16 @@ def run_predict(args: argparse.Namespace) -> int:
         header = [f"prediction_{i}" for i in range(predictions.shape[1])]
         rows = predictions.tolist()
     if probabilities is not None:
-        header += [f"probability_{c}" for c in info["classes"]]
+        assert inputs.classes is not None  # probabilities come with classes
+        header += [f"probability_{label_text(c)}" for c in inputs.classes]
         rows = [
             row + [f"{p:.6g}" for p in probs] for row, probs in zip(rows, probabilities.tolist())
         ]
     writer.writerow(header)
     writer.writerows(rows)
-    if args.output is None:
+    if to_screen:
         sys.stdout.write(buffer.getvalue())
+        sys.stdout.flush()  # here, so that a closed pipe is noticed while main can handle it
     else:
         atomic_write(args.output, buffer.getvalue().encode())
         say(f"wrote {len(rows)} predictions to {args.output}")
@@ -101,30 +145,21 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    model, x, y_raw, info = _model_inputs(args.model, args.data, args.target)
-    predictions, probabilities = _predict(model, x, info)
-    result: dict[str, Any] = {"samples": int(x.shape[0])}
-    if info["task"] == "classification":
-        classes = info["classes"]
-        lookup = {str(c): i for i, c in enumerate(classes)}
-        if y_raw.dtype.kind in "f":
-            labels = [str(int(v)) if float(v).is_integer() else str(v) for v in y_raw]
-            lookup.update(
-                {
-                    str(int(c)) if isinstance(c, float) and c.is_integer() else str(c): i
-                    for i, c in enumerate(classes)
-                }
-            )
-        else:
-            labels = [str(v) for v in y_raw]
+    inputs = _model_inputs(args.model, args.data, args.target)
+    predictions, probabilities = _predict(inputs)
+    y_raw = inputs.y_raw
+    result: dict[str, Any] = {"samples": int(inputs.x.shape[0])}
+    if inputs.task == "classification":
+        assert inputs.classes is not None and probabilities is not None  # a classifier's
+        lookup = {label_text(c): i for i, c in enumerate(inputs.classes)}
+        labels = [label_text(v) for v in y_raw.tolist()]
         unknown = sorted({label for label in labels if label not in lookup})
         if unknown:
             raise CommandError(
                 f"column {args.target!r} holds labels the model does not know: "
-                f"{', '.join(unknown[:5])} (it knows {', '.join(map(str, classes))})"
+                f"{', '.join(unknown[:5])} (it knows {', '.join(lookup)})"
             )
         indices = np.array([lookup[label] for label in labels])
-        assert probabilities is not None  # a classifier's predictions come with them
         result["accuracy"] = float(np.mean(probabilities.argmax(axis=1) == indices))
         chosen = np.clip(probabilities[np.arange(len(indices)), indices], 1e-15, 1.0)
         result["log_loss"] = float(-np.mean(np.log(chosen)))
@@ -135,8 +170,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
             )
         truth = y_raw.astype(float)
         predicted = np.asarray(predictions, dtype=float).reshape(truth.shape)
-        result["mse"] = float(np.mean((predicted - truth) ** 2))
-        result["mae"] = float(np.mean(np.abs(predicted - truth)))
+        with np.errstate(all="ignore"):
+            result["mse"] = float(np.mean((predicted - truth) ** 2))
+            result["mae"] = float(np.mean(np.abs(predicted - truth)))
         result["r2"] = metrics.r2_score(truth, predicted)
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2), flush=True)
     return 0

@@ -5,15 +5,17 @@ from __future__ import annotations
 import argparse
 
 from .. import study
-from .common import say, staging
+from .common import OutputFolder, say
 
 
 def run_study(args: argparse.Namespace) -> int:
+    outputs = OutputFolder(args.out, "--out", "glassnet study")
+    outputs.check_names(["seed-study.md", "seed-study.png", "seed-study.json"])
     say(
         f"glassnet study: {args.runs} data seeds, the seed configuration ({args.epochs} epochs) "
         "and a modern one"
     )
-    with staging(args.out) as stage:
+    with outputs.staging() as stage:
         result = study.run_study(
             args.runs,
             args.jobs,
