@@ -507,7 +507,7 @@ def test_output_problems_are_found_before_training(
 
 @pytest.mark.parametrize("exists", [True, False])
 def test_a_failed_move_puts_everything_back(tmp_path, small_csv, capsys, monkeypatch, exists):
-    from glassnet.cli import common
+    from glassnet.cli import outputs
 
     out = tmp_path / "out" if exists else tmp_path / "new" / "nested" / "out"
     if exists:
@@ -515,7 +515,7 @@ def test_a_failed_move_puts_everything_back(tmp_path, small_csv, capsys, monkeyp
         (out / "history.csv").write_text("old\n")
         (out / "data.png").write_bytes(b"old picture")
     before = snapshot(tmp_path)
-    move, moved = common._move, []
+    move, moved = outputs._move, []
 
     def fail_on_the_fourth(source, target):
         moved.append(target)
@@ -523,7 +523,7 @@ def test_a_failed_move_puts_everything_back(tmp_path, small_csv, capsys, monkeyp
             raise OSError(errno.ENOSPC, "No space left on device")
         move(source, target)
 
-    monkeypatch.setattr(common, "_move", fail_on_the_fourth)
+    monkeypatch.setattr(outputs, "_move", fail_on_the_fourth)
     status, _, err = run_cli(
         capsys, "train", "--data", small_csv, "--target", "y", *QUICK, "--out", out
     )
@@ -590,11 +590,11 @@ def test_links_in_out_are_written_through(tmp_path, small_csv, capsys):
 
 
 def test_staging_folders_of_dead_runs_are_removed(tmp_path, small_csv, capsys):
-    from glassnet.cli import common
+    from glassnet.cli import outputs
 
     finished = subprocess.Popen([sys.executable, "-c", "pass"])
     finished.wait()
-    tag = common._host_tag()
+    tag = outputs._host_tag()
     dead = tmp_path / f".glassnet-stage-{finished.pid}-{tag}-abcdefgh"
     dead.mkdir()
     (dead / "model.safetensors").write_bytes(b"half written")
@@ -721,9 +721,9 @@ GIB = 2**30
     ],
 )
 def test_absurd_sizes_are_refused_at_once(tmp_path, capsys, monkeypatch, args, match):
-    from glassnet.cli import common
+    from glassnet.cli import memory
 
-    monkeypatch.setattr(common, "available_memory", lambda: 16 * GIB)
+    monkeypatch.setattr(memory, "available_memory", lambda: 16 * GIB)
     status, stdout, err = run_cli(
         capsys, "train", "--dataset", "moons", *args, "--quiet", "--out", tmp_path / "out"
     )
@@ -732,12 +732,12 @@ def test_absurd_sizes_are_refused_at_once(tmp_path, capsys, monkeypatch, args, m
 
 
 def test_out_of_memory_is_one_line(tmp_path, capsys, monkeypatch):
-    from glassnet.cli import train
+    from glassnet.cli import data
 
     def huge(*args, **kwargs):
         return np.empty(2**58)  # 2 EiB: NumPy's _ArrayMemoryError
 
-    monkeypatch.setattr(train, "load_dataset", huge)
+    monkeypatch.setattr(data, "load_dataset", huge)
     status, _, err = run_cli(capsys, "train", "--dataset", "moons", "--out", tmp_path / "out")
     assert_one_line_error(status, err, r"out of memory \(unable to allocate 2.00 EiB")
 
@@ -774,14 +774,14 @@ def test_standardize_huge_features_quietly(tmp_path, capsys, magnitude):
 
 
 def test_standardize_too_large_features_is_refused_before_training(tmp_path, capsys, monkeypatch):
-    from glassnet.cli import train
+    from glassnet.cli import data as prepared_data
 
     # the training part's column a is constant, so its scale is 1, and the held-out value
     # lies 3.4e308 from its mean: too far for a float
     data = tmp_path / "huger.csv"
     data.write_text("a,b,y\n" + "1.7e308,0,0\n1.7e308,1,1\n" * 5 + "-1.7e308,0,1\n")
     monkeypatch.setattr(
-        train, "validation_split", lambda x, y, **k: [x[:-1], x[-1:], y[:-1], y[-1:]]
+        prepared_data, "validation_split", lambda x, y, **k: [x[:-1], x[-1:], y[:-1], y[-1:]]
     )
     status, stdout, err = run_cli(
         capsys,

@@ -20,15 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from .files import container, document
-from .files.container import (
-    FORMAT_VERSION,
-    ModelFileError,
-    PathArgument,
-    expect,
-    read_dict,
-    read_int,
-)
+from .files import atomic, container, document
+from .files.atomic import PathArgument
+from .files.container import FORMAT_VERSION, ModelFileError, expect, read_dict, read_int
 from .network import NeuralNetwork
 from .training.callbacks import Callback, EarlyStopping, History
 from .training.checkpoint import ResumePoint
@@ -55,7 +49,7 @@ def save(model: object, path: PathArgument) -> None:
         are neither numbers nor strings, a custom random generator).
     """
     content, tensors = _model_document(model)
-    container.atomic_write(path, container.serialise(content, tensors))
+    atomic.atomic_write(path, container.serialise(content, tensors))
 
 
 def _model_document(model: object) -> tuple[dict, dict[str, np.ndarray]]:
@@ -244,7 +238,7 @@ def load(path: PathArgument) -> Any:
     FileNotFoundError, IsADirectoryError, PermissionError
         When ``path`` itself cannot be opened.
     """
-    shown = container.display_path(path)
+    shown = atomic.display_path(path)
     content, tensors = read_file(shown)
     with _file_errors(shown):
         network = _build_network(content, tensors)
@@ -332,7 +326,7 @@ def resume(
     NeuralNetwork
         The trained network (a finished checkpoint returns as it is).
     """
-    shown = container.display_path(path)
+    shown = atomic.display_path(path)
     content, tensors = read_file(shown)
     training = content.get("training")
     if not isinstance(training, dict):

@@ -2,7 +2,7 @@
 
 Every error is one line on stderr and exit status 2, and leaves the outputs as they were: output
 places are checked before any work, and files are written to a staging folder and moved into
-``--out`` all at once at the end (:class:`.common.OutputFolder`). Ctrl-C exits with 130, a closed
+``--out`` all at once at the end (:class:`.outputs.OutputFolder`). Ctrl-C exits with 130, a closed
 standard output (``glassnet predict ... | head``) quietly with 141. Warnings become notes on
 stderr once a command has succeeded. Each command has a module of its own; :mod:`.parser`
 declares their arguments.

@@ -14,7 +14,6 @@ from ..io import save
 from ..network import NeuralNetwork
 from .common import (
     EXIT_INTERRUPTED,
-    OutputFolder,
     say,
     seed_study_digest,
     train_quietly,
@@ -22,6 +21,7 @@ from .common import (
     write_history,
     write_json,
 )
+from .outputs import OutputFolder
 
 #: what the demo writes into --out
 _OUTPUTS = (

@@ -249,8 +249,14 @@ def _add_train_data(train: argparse.ArgumentParser) -> None:
 
 
 def _add_train_network(train: argparse.ArgumentParser) -> None:
-    """``glassnet train``'s network options."""
+    """``glassnet train``'s network options: the network, then how it is trained."""
     model = train.add_argument_group("network")
+    _add_network_layers(model)
+    _add_network_training(model)
+
+
+def _add_network_layers(model: argparse._ArgumentGroup) -> None:
+    """The network options that say what is trained: layers, loss, optimizer and penalty."""
     model.add_argument(
         "--hidden",
         type=_hidden,
@@ -286,6 +292,10 @@ def _add_train_network(train: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--l2", type=_non_negative_float, default=0.0, help="L2 penalty on the weights"
     )
+
+
+def _add_network_training(model: argparse._ArgumentGroup) -> None:
+    """The network options that say how it is trained: batches, epochs, seed and precision."""
     model.add_argument(
         "--batch-size",
         type=_positive_int,

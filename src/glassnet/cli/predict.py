@@ -15,12 +15,13 @@ import numpy as np
 
 from .. import metrics
 from ..datasets import load_csv
-from ..files.container import atomic_write
+from ..files.atomic import atomic_write
 from ..io import load
 from ..model.targets import task_of_loss
 from ..network import NeuralNetwork
-from .common import CommandError, check_output_file, say
+from .common import CommandError, say
 from .modelinfo import Label, ModelInfo, Scaling, label_text
+from .outputs import check_output_file
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from .. import study
-from .common import OutputFolder, say
+from .common import say
+from .outputs import OutputFolder
 
 
 def run_study(args: argparse.Namespace) -> int:

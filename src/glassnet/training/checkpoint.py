@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..files import container, document
+from ..files import atomic, container, document
 from .callbacks import EarlyStopping
 
 __all__ = ["CheckpointWriter", "Position", "ResumePoint", "RunSettings"]
@@ -137,13 +137,13 @@ class CheckpointWriter:
     def __init__(self, path: str | bytes | os.PathLike[str], data_fingerprint: str) -> None:
         if not isinstance(path, (str, bytes, os.PathLike)):
             raise TypeError(f"checkpoint must be a path, got {type(path).__name__} {path!r}")
-        self.path = os.path.abspath(container.display_path(path))
+        self.path = os.path.abspath(atomic.display_path(path))
         folder = os.path.dirname(self.path)
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"checkpoint folder {folder} does not exist")
         if os.path.isdir(self.path):
             raise IsADirectoryError(f"checkpoint {self.path} is a folder; give a file name")
-        container.check_save_target(self.path)  # a device or a FIFO is refused before training
+        atomic.check_save_target(self.path)  # a device or a FIFO is refused before training
         container.require_safetensors()
         self.fingerprint = data_fingerprint
 
@@ -171,4 +171,4 @@ class CheckpointWriter:
                 best = early_stopping.best_parameters[network.file_order()]
                 tensors["early_stopping.best_parameters"] = best
         content = {**container.header("NeuralNetwork"), **body, "training": training}
-        container.atomic_write(self.path, container.serialise(content, tensors))
+        atomic.atomic_write(self.path, container.serialise(content, tensors))
