@@ -265,6 +265,7 @@ class _Trainer:
                 )
         self.network, self.data, self.resume = network, data, resume
         self.healthy: tuple[np.ndarray, dict, int] | None = None
+        self.best_loss = math.inf  # the run's best epoch loss so far
         self.early_stopping, self.shuffle, self.verbose = early_stopping, shuffle, verbose
         self.n_samples = n = data.x.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
@@ -328,9 +329,11 @@ class _Trainer:
         """Keep the parameters and optimizer state this epoch starts from when the run is
         healthy: at its first epoch, or when the last epoch's loss was within
         :data:`HEALTHY_GROWTH` times the run's best. The previous copy goes first (memory)."""
-        losses = self.network.history.loss[first_epoch:epoch]
-        if losses and not losses[-1] <= HEALTHY_GROWTH * min(losses):
-            return
+        if epoch > first_epoch:
+            last = self.network.history.loss[-1]
+            self.best_loss = min(self.best_loss, last)
+            if not last <= HEALTHY_GROWTH * self.best_loss:
+                return
         self.healthy = None
         network = self.network
         self.healthy = (network.parameters.copy(), network.optimizer.state_dict(), epoch)
