@@ -1093,3 +1093,13 @@ def test_readme_scikit_learn_examples_print_no_warning(tmp_path):
     assert "Warning" not in result.stderr, result.stderr
     best, score = map(float, result.stdout.split())
     assert best > 0.9 and score > 0.9
+
+
+def test_a_rerun_keeps_the_modes_of_the_files_it_replaces(tmp_path):
+    out = tmp_path / "run"
+    assert cli.main(["train", *MOONS, "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    for name in ("model.safetensors", "history.csv"):
+        os.chmod(out / name, 0o640)
+    assert cli.main(["train", *MOONS, "--epochs", "1", "--quiet", "--out", str(out)]) == 0
+    assert stat.S_IMODE(os.stat(out / "model.safetensors").st_mode) == 0o640
+    assert stat.S_IMODE(os.stat(out / "history.csv").st_mode) == 0o640

@@ -504,3 +504,14 @@ def test_estimator_predictions_from_eight_threads_equal_serial_ones():
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+def test_estimators_refuse_masked_values():
+    x = np.ma.masked_array(np.random.default_rng(0).normal(size=(20, 2)))
+    y = np.arange(20) % 2
+    x[3, 1] = np.ma.masked
+    with pytest.raises(ValueError, match="X is a masked array with 1 masked value"):
+        NeuralNetworkClassifier(max_iter=2).fit(x, y)
+    model = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(x.filled(0.0), y)
+    with pytest.raises(ValueError, match="X is a masked array"):
+        model.predict(x)

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_moons
@@ -267,3 +269,32 @@ def test_a_checkpoint_path_that_is_a_fifo_is_refused_before_training(tmp_path):
 def test_huge_integers_are_refused_as_not_finite():
     with pytest.raises(ValueError, match="l2 must be finite"):
         gn.NeuralNetwork(l2=10**400)
+
+
+def test_a_run_whose_finite_loss_explodes_is_warned_about():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(50, 3))
+    y = x @ np.array([1.0, -2.0, 0.5])
+    net = gn.NeuralNetwork.from_sizes(
+        [3, 1], activation="identity", loss="mse", optimizer=gn.SGD(3.0), random_state=0
+    )
+    with (
+        pytest.warns(RuntimeWarning, match="the training loss grew from .* the run is diverging"),
+        np.errstate(all="ignore"),
+    ):
+        net.train(x, y, epochs=12, batch_size=None)
+    healthy = gn.NeuralNetwork.from_sizes(
+        [3, 1], activation="identity", loss="mse", optimizer=gn.SGD(0.1), random_state=0
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        healthy.train(x, y, epochs=60, batch_size=None)
+
+
+def test_submodules_are_attributes_of_the_package():
+    import glassnet
+
+    assert (
+        glassnet.io.load is gn.load
+        and glassnet.estimators.NeuralNetworkClassifier is gn.NeuralNetworkClassifier
+    )

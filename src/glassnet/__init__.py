@@ -62,8 +62,14 @@ _LAZY = {
 }
 
 
+#: submodules whose imports need optional packages, imported when first used as attributes
+_LAZY_MODULES = ("io", "estimators", "cli", "datasets", "experiments", "plotting", "study")
+
+
 def __getattr__(name: str) -> object:
     # estimators need scikit-learn and model files need safetensors: import them on first use
     if name in _LAZY:
         return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _LAZY_MODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

@@ -96,6 +96,17 @@ def check_bool(value: object, name: str) -> bool:
     return bool(value)
 
 
+def check_not_masked(data: object, name: str) -> None:
+    """Refuse a masked array with masked values: converting it would silently use them."""
+    if isinstance(data, np.ma.MaskedArray):
+        masked = int(np.ma.getmaskarray(data).sum())
+        if masked:
+            raise ValueError(
+                f"{name} is a masked array with {masked} masked value(s), which glassnet would "
+                f"not see: fill them ({name}.filled(value)) or drop those rows"
+            )
+
+
 def as_numeric_array(data: object, name: str) -> np.ndarray:
     """Convert ``data`` to a NumPy array of real numbers without choosing a float dtype yet.
 
@@ -119,12 +130,7 @@ def as_numeric_array(data: object, name: str) -> np.ndarray:
     if isinstance(data, (dict, set)):
         raise TypeError(f"{name} must be array-like of numbers, got a {type(data).__name__}")
     if isinstance(data, np.ma.MaskedArray):
-        masked = int(np.ma.getmaskarray(data).sum())
-        if masked:
-            raise ValueError(
-                f"{name} is a masked array with {masked} masked value(s), which glassnet would "
-                f"not see: fill them ({name}.filled(value)) or drop those rows"
-            )
+        check_not_masked(data, name)
         data = np.asarray(data.data)
     try:
         array = np.asarray(data)

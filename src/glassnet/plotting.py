@@ -208,10 +208,12 @@ def plot_decision_boundary(
     figure, axes = new_figure(figsize=(8, 6))
     colours = np.array([_to_rgb(c) for c in _colours(n_classes)])
     # blend each class colour towards white where the network is unsure
-    strength = (confidence - 1.0 / n_classes) / (1.0 - 1.0 / n_classes)
+    # in float64 and clipped: float32 probabilities can round a colour a hair above 1
+    strength = (confidence.astype(float) - 1.0 / n_classes) / (1.0 - 1.0 / n_classes)
     image = colours[predicted] * (0.25 + 0.45 * strength[..., None]) + (
         0.75 - 0.45 * strength[..., None]
     )
+    image = np.clip(image, 0.0, 1.0)
     axes.imshow(
         image,
         origin="lower",

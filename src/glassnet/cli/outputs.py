@@ -93,6 +93,17 @@ def _move(source: str, target: str) -> None:
     os.unlink(source)
 
 
+def _keep_mode(existing: str, staged: str) -> None:
+    """Give the staged file the mode (and, where allowed, the owner) of the regular file it
+    replaces, as saving over a file does."""
+    status = os.stat(existing)
+    if not stat.S_ISREG(status.st_mode):
+        return
+    os.chmod(staged, stat.S_IMODE(status.st_mode))
+    with contextlib.suppress(OSError):
+        os.chown(staged, status.st_uid, status.st_gid)
+
+
 def _keep_copy(path: str, copy: str) -> None:
     """Keep what ``path`` holds at ``copy`` (a hard link where possible)."""
     try:
@@ -259,10 +270,12 @@ class OutputFolder:
             for name in names:
                 target = self._destination(name)
                 backup = None
+                staged = os.path.join(stage, name)
                 if os.path.lexists(target):
                     backup = os.path.join(backups, name)
                     _keep_copy(target, backup)
-                _move(os.path.join(stage, name), target)
+                    _keep_mode(target, staged)
+                _move(staged, target)
                 moved.append((target, backup))
             for name in sorted(self._obsolete - set(names)):
                 target = os.path.join(self.path, name)

@@ -18,6 +18,7 @@ from .._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_not_masked,
     check_random_state,
     check_sample_weight,
     draw_seed,
@@ -254,6 +255,8 @@ class NeuralNetworkEstimator(BaseEstimator):
         params = self._checked_params()
         first_call = not hasattr(self, "network_")
         reset = not incremental or first_call
+        check_not_masked(X, "X")
+        check_not_masked(y, "y")
         with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
             X, y = validate_data(
                 self, X, y, reset=reset, dtype=params["dtype"], **self._y_validation()
@@ -349,6 +352,7 @@ class NeuralNetworkEstimator(BaseEstimator):
     # ------------------------------------------------------------------ inference
     def _validated_x(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "network_")
+        check_not_masked(X, "X")
         with np.errstate(over="ignore"):  # a value too large for float32 is reported as an error
             return validate_data(self, X, reset=False, dtype=self.network_.dtype)
 

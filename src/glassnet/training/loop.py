@@ -136,6 +136,15 @@ def train(
     interrupted = trainer.run()
     if interrupted is not None:
         warnings.warn(interrupted, RuntimeWarning, stacklevel=3)
+    elif trainer.diverging():
+        losses = network.history.loss
+        warnings.warn(
+            f"the training loss grew from {trainer.best_loss:.4g} to {losses[-1]:.4g}: the run "
+            "is diverging, and the network keeps the parameters of its last epoch; a smaller "
+            "learning rate usually helps",
+            RuntimeWarning,
+            stacklevel=3,
+        )
     return network.history
 
 
@@ -324,6 +333,12 @@ class _Trainer:
         loss = self.network.loss
         fused = loss.fused_activation is not None
         self.per_sample_loss = loss.per_sample_from_logits if fused else loss.per_sample
+
+    def diverging(self) -> bool:
+        """Whether the run's last epoch lost more than :data:`HEALTHY_GROWTH` times its best."""
+        losses = self.network.history.loss
+        self.best_loss = min(self.best_loss, *losses[-1:])
+        return bool(losses) and losses[-1] > HEALTHY_GROWTH * self.best_loss
 
     def _keep_if_healthy(self, epoch: int, first_epoch: int) -> None:
         """Keep the parameters and optimizer state this epoch starts from when the run is
