@@ -5,7 +5,7 @@ import pytest
 
 from glassnet import activations
 
-ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus"]
+ELEMENTWISE = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "exp"]
 
 REFERENCE = {
     "identity": lambda z: z,
@@ -15,6 +15,7 @@ REFERENCE = {
     "tanh": np.tanh,
     "softplus": lambda z: np.log1p(np.exp(z)),
     "softmax": lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True),
+    "exp": np.exp,
 }
 
 
@@ -27,6 +28,7 @@ def test_names_cover_the_issue():
         "tanh",
         "softplus",
         "softmax",
+        "exp",
     }
 
 
@@ -140,6 +142,20 @@ def test_sigmoid_and_softmax_limits():
     np.testing.assert_allclose(s, [[0.0, 0.5, 1.0]])
     np.testing.assert_allclose(p, [[0.0, 0.0, 1.0]], atol=1e-29)
     np.testing.assert_allclose(sp, [[0.0, np.log(2.0), 1e4]], atol=1e-29)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_exp_is_clipped_to_stay_finite(dtype):
+    exp = activations.get("exp")
+    ceiling = activations.exp_ceiling(np.dtype(dtype))
+    assert ceiling == pytest.approx(np.log(np.finfo(dtype).max) - 20, rel=1e-6)
+    with np.errstate(all="raise"):
+        a = exp.forward(np.array([[-1e4, 0.0, 1.0, 1e4]], dtype=dtype))
+    np.testing.assert_allclose(a[0, 1:3], [1.0, np.e], rtol=1e-6)
+    assert a[0, 3] == np.exp(ceiling) and 0 < a[0, 0] < 1e-29
+    # f' = a, taken from the output
+    assert exp.derivative_uses == "a"
+    np.testing.assert_array_equal(exp.derivative(a), a)
 
 
 def test_softmax_jacobian():

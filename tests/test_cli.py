@@ -1103,3 +1103,39 @@ def test_a_rerun_keeps_the_modes_of_the_files_it_replaces(tmp_path):
     assert cli.main(["train", *MOONS, "--epochs", "1", "--quiet", "--out", str(out)]) == 0
     assert stat.S_IMODE(os.stat(out / "model.safetensors").st_mode) == 0o640
     assert stat.S_IMODE(os.stat(out / "history.csv").st_mode) == 0o640
+
+
+def test_train_with_the_poisson_loss_on_counts(tmp_path, capsys):
+    # integer counts would be guessed as classes; --loss poisson says they are counts
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(120, 2))
+    y = rng.poisson(np.exp(0.6 * x[:, 0] - 0.4 * x[:, 1] + 0.5))
+    rows = ["a,b,y"] + [f"{a:.4f},{b:.4f},{c}" for (a, b), c in zip(x, y)]
+    (tmp_path / "counts.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "counts"
+    status, _, err = run_cli(
+        capsys, "train", "--data", tmp_path / "counts.csv", "--target", "y",
+        "--loss", "poisson", *QUICK, "--out", out,
+    )  # fmt: skip
+    assert status == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "regression"
+    model = gn.load(out / "model.safetensors")
+    assert model.loss.name == "poisson" and model.layers[-1].activation.name == "exp"
+
+
+def test_lbfgs_from_the_command_line(tmp_path, capsys):
+    assert (
+        cli.main(
+            ["train", *MOONS, "--optimizer", "lbfgs", "--epochs", "1", "--out", str(tmp_path / "a")]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            ["train", *MOONS, "--optimizer", "lbfgs", "--lr", "0.1", "--out", str(tmp_path / "b")]
+        )
+        == 2
+    )
+    assert "--lr is for sgd, adam and adamw" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

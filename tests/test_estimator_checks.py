@@ -28,6 +28,8 @@ from glassnet import NeuralNetworkClassifier, NeuralNetworkRegressor
         NeuralNetworkRegressor(
             hidden_layer_sizes=(), loss="huber", solver="sgd", learning_rate=0.01, random_state=0
         ),
+        NeuralNetworkClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0),
+        NeuralNetworkRegressor(hidden_layer_sizes=(8,), solver="lbfgs", tol=1e-2, random_state=0),
     ]
 )
 def test_scikit_learn_estimator_checks(estimator, check):

@@ -293,7 +293,7 @@ def test_fit_rejects_bad_data_and_leaves_the_estimator_unchanged(fitted, x, y, e
     [
         ({"hidden_layer_sizes": (4, 0)}, ValueError, "each of hidden_layer_sizes must be >= 1"),
         ({"hidden_layer_sizes": "wide"}, TypeError, "must be an integer"),
-        ({"solver": "lbfgs"}, ValueError, "solver must be 'sgd', 'adam' or 'adamw'"),
+        ({"solver": "newton"}, ValueError, "solver must be 'sgd', 'adam', 'adamw' or 'lbfgs'"),
         ({"loss": "mae"}, ValueError, "loss for NeuralNetworkClassifier must be one of"),
         ({"activation": "swish"}, ValueError, "unknown activation 'swish'"),
         ({"learning_rate": -1}, ValueError, "learning_rate must be > 0"),
@@ -515,3 +515,87 @@ def test_estimators_refuse_masked_values():
     model = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=2).fit(x.filled(0.0), y)
     with pytest.raises(ValueError, match="X is a masked array"):
         model.predict(x)
+
+
+def test_poisson_regression_on_counts_is_close_to_scikit_learns():
+    from sklearn.metrics import mean_poisson_deviance
+    from sklearn.neural_network import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = rng.poisson(np.exp(X @ np.array([0.5, -0.3, 0.2]) + 0.5))
+    settings = {"hidden_layer_sizes": (8,), "max_iter": 300, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # sklearn initialises every layer Glorot-like; "auto" gives ReLU layers He (see report)
+        ours = NeuralNetworkRegressor(loss="poisson", weight_init="glorot_uniform", **settings).fit(
+            X, y
+        )
+        theirs = MLPRegressor(loss="poisson", **settings).fit(X, y)
+    assert ours.network_.layers[-1].activation.name == "exp"
+    predicted = ours.predict(X)
+    assert (predicted > 0).all()
+    deviance = mean_poisson_deviance(y, predicted)
+    assert deviance < 0.8 * mean_poisson_deviance(y, np.full(len(y), y.mean()))
+    assert deviance < 1.3 * mean_poisson_deviance(y, theirs.predict(X))
+    with pytest.raises(ValueError, match="y for 'poisson' must be non-negative"):
+        NeuralNetworkRegressor(loss="poisson", max_iter=1).fit(X, -y)
+
+
+# ---------------------------------------------------------------- solver="lbfgs"
+def test_lbfgs_classifier_matches_scikit_learn_on_moons():
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = make_moons(400, noise=0.2, random_state=0)
+    ours = NeuralNetworkClassifier((16,), "tanh", solver="lbfgs", max_iter=500, random_state=0)
+    ours.fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        theirs = MLPClassifier((16,), "tanh", solver="lbfgs", max_iter=500, random_state=0)
+        theirs.fit(X, y)
+    assert ours.score(X, y) >= 0.95 and ours.score(X, y) >= theirs.score(X, y) - 0.04
+    assert ours.n_iter_ == len(ours.loss_curve_) == ours.network_.optimizer.outcome.n_iter
+    assert ours.network_.optimizer.get_config() == {
+        "name": "lbfgs",
+        "max_iter": 500,
+        "max_fun": 15000,
+        "tol": 1e-4,
+    }
+
+
+def test_lbfgs_warns_when_it_stops_at_max_iter_or_max_fun():
+    X, y = make_moons(200, noise=0.2, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 5 iteration"):
+        clf = NeuralNetworkClassifier(solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
+    assert clf.n_iter_ == 5
+    with pytest.warns(ConvergenceWarning, match="EVALUATIONS EXCEEDS LIMIT"):
+        NeuralNetworkRegressor(solver="lbfgs", max_fun=5, random_state=0).fit(X, y * 1.0)
+
+
+def test_lbfgs_ignores_early_stopping_and_batch_size_like_scikit_learn():
+    X, y = make_moons(150, noise=0.2, random_state=0)
+    kwargs = {"solver": "lbfgs", "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = NeuralNetworkClassifier(early_stopping=True, batch_size=7, **kwargs).fit(X, y)
+        b = NeuralNetworkClassifier(**kwargs).fit(X, y)
+    np.testing.assert_array_equal(a.network_.parameters, b.network_.parameters)
+    assert a.validation_scores_ is None
+
+
+def test_lbfgs_max_fun_is_validated():
+    X, y = make_moons(50, random_state=0)
+    for bad in (0, 2.5, "many"):
+        with pytest.raises((ValueError, TypeError), match="max_fun"):
+            NeuralNetworkClassifier(solver="lbfgs", max_fun=bad).fit(X, y)
+    with pytest.raises(ValueError, match="solver must be 'sgd', 'adam', 'adamw' or 'lbfgs'"):
+        NeuralNetworkClassifier(solver="newton").fit(X, y)
+
+
+def test_lbfgs_estimator_saves_and_loads(tmp_path):
+    X, y = make_moons(100, noise=0.2, random_state=0)
+    clf = NeuralNetworkClassifier((8,), solver="lbfgs", max_fun=4000, random_state=0).fit(X, y)
+    gn.save(clf, tmp_path / "c.safetensors")
+    loaded = gn.load(tmp_path / "c.safetensors")
+    assert loaded.get_params() == clf.get_params()
+    np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))

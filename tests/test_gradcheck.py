@@ -23,13 +23,25 @@ def data(loss, batch, seed=0):
     x = rng.normal(size=(batch, 3))
     if losses.get(loss).for_classification:
         return x, rng.integers(0, 4, batch)
+    if loss == "poisson":  # counts: negative targets are refused
+        return x, rng.poisson(1.5, size=(batch, 4)).astype(float)
     return x, rng.normal(size=(batch, 4))
 
 
+# exp of exp of exp: the third layer's z reaches hundreds and the output overflows the clip,
+# where f' = a is no longer the slope and central differences lose all precision: exp hidden
+# layers are checked at depths 1 and 2
+COMBINATIONS = [
+    (activation, loss, depth)
+    for activation in activations.names()
+    for loss in losses.names()
+    for depth in (1, 2, 4)
+    if not (activation == "exp" and depth == 4)
+]
+
+
 @pytest.mark.parametrize("batch", [1, 7])
-@pytest.mark.parametrize("depth", [1, 2, 4])
-@pytest.mark.parametrize("loss", losses.names())
-@pytest.mark.parametrize("activation", activations.names())
+@pytest.mark.parametrize(("activation", "loss", "depth"), COMBINATIONS)
 def test_every_activation_loss_depth_and_batch(activation, loss, depth, batch):
     net = build(activation, loss, depth)
     x, y = data(loss, batch)
@@ -40,6 +52,13 @@ def test_every_activation_loss_depth_and_batch(activation, loss, depth, batch):
 def test_l2_and_sample_weights_are_in_the_gradient():
     net = build("tanh", "cross_entropy", 2, l2=0.3)
     x, y = data("cross_entropy", 7)
+    weights = np.array([0.5, 1.0, 2.0, 0.0, 1.0, 3.0, 1.0])
+    assert gn.gradcheck(net, x, y, sample_weight=weights) < 1e-6
+
+
+def test_poisson_gradient_with_l2_and_sample_weights():
+    net = build("tanh", "poisson", 2, l2=0.3)
+    x, y = data("poisson", 7)
     weights = np.array([0.5, 1.0, 2.0, 0.0, 1.0, 3.0, 1.0])
     assert gn.gradcheck(net, x, y, sample_weight=weights) < 1e-6
 

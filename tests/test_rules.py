@@ -31,6 +31,7 @@ def test_default_weight_init(activation, expected):
         ("mse", "classification", "sigmoid"),
         ("mse", "regression", "identity"),
         ("huber", "regression", "identity"),
+        ("poisson", "regression", "exp"),
     ],
 )
 def test_output_activation_for(loss, task, expected):

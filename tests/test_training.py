@@ -298,3 +298,130 @@ def test_submodules_are_attributes_of_the_package():
         glassnet.io.load is gn.load
         and glassnet.estimators.NeuralNetworkClassifier is gn.NeuralNetworkClassifier
     )
+
+
+# ---------------------------------------------------------------- L-BFGS (full batch)
+def lbfgs_network(sizes=(2, 8, 2), l2=0.0, random_state=0, **kwargs):
+    return gn.NeuralNetwork.from_sizes(
+        list(sizes),
+        activation="tanh",
+        loss="cross_entropy",
+        optimizer=gn.LBFGS(**kwargs),
+        l2=l2,
+        random_state=random_state,
+    )
+
+
+def test_lbfgs_fits_xor():
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+    y = np.array([0, 1, 1, 0])
+    net = lbfgs_network(random_state=1)
+    history = net.train(x, y)
+    assert net.accuracy(x, y) == 1.0
+    assert len(history) == net.optimizer.outcome.n_iter
+    assert history.loss[-1] < 0.01
+
+
+def test_lbfgs_fits_moons_like_scikit_learn(moons_split):
+    from sklearn.neural_network import MLPClassifier
+
+    x_train, x_test, y_train, y_test = moons_split
+    net = lbfgs_network((2, 16, 2), l2=1e-5, max_iter=300)
+    history = net.train(x_train, y_train, validation_data=(x_test, y_test))
+    accuracy = net.accuracy(x_test, y_test)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        mlp = MLPClassifier((16,), activation="tanh", solver="lbfgs", max_iter=300, random_state=0)
+        reference = mlp.fit(x_train, y_train).score(x_test, y_test)
+    assert accuracy >= 0.95 and accuracy >= reference - 0.03
+    assert len(history.val_accuracy) == len(history) and history.val_accuracy[-1] == accuracy
+    assert all(t >= 0 for t in history.epoch_time)
+
+
+def test_lbfgs_respects_max_iter_and_max_fun():
+    x, y = make_moons(200, noise=0.2, random_state=0)
+    net = lbfgs_network(max_iter=7)
+    net.train(x, y)
+    assert len(net.history) == 7 and net.optimizer.outcome.status == 1
+    net = lbfgs_network(max_fun=10)
+    net.train(x, y)
+    assert net.optimizer.outcome.n_fun <= 12 and "EVALUATIONS" in net.optimizer.outcome.message
+    assert len(net.history) == net.optimizer.outcome.n_iter <= 10
+
+
+def test_lbfgs_history_is_the_objective_and_parameters_are_the_result():
+    x, y = make_moons(100, noise=0.2, random_state=1)
+    w = np.random.default_rng(0).uniform(0.5, 2.0, len(x))
+    net = lbfgs_network(l2=0.01, max_iter=20)
+    net.train(x, y, sample_weight=w)
+    loss = net.backward(x, y, sample_weight=w)
+    assert net.history.loss[-1] == pytest.approx(loss, rel=1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_lbfgs_objective_matches_backward_and_finite_differences(dtype):
+    x, y = make_moons(60, noise=0.2, random_state=2)
+    w = np.random.default_rng(3).uniform(0.5, 2.0, len(x))
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 5, 2],
+        activation="tanh",
+        loss="cross_entropy",
+        optimizer="lbfgs",
+        l2=0.05,
+        random_state=0,
+        dtype=dtype,
+    )
+    trainer = loop._Trainer(net, x, y, 1, None, True, None, 0, w, None, (), None, 1, None)
+    objective = trainer.objective()
+    start = net.parameters.astype(np.float64)
+    value, gradient = objective(start.copy())
+    assert gradient.dtype == np.float64 and gradient.shape == start.shape
+    expected = net.backward(x, y, sample_weight=w)
+    assert value == pytest.approx(expected, rel=1e-6)
+    np.testing.assert_allclose(gradient, net.gradients, rtol=1e-6, atol=1e-7)
+    if dtype == "float64":
+        eps = 1e-6
+        numeric = np.empty_like(start)
+        for i in range(start.size):
+            plus, minus = start.copy(), start.copy()
+            plus[i] += eps
+            minus[i] -= eps
+            numeric[i] = (objective(plus)[0] - objective(minus)[0]) / (2 * eps)
+        np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-8)
+
+
+def test_lbfgs_refuses_early_stopping_checkpoints_and_per_step_use(tmp_path):
+    x, y = make_moons(50, random_state=0)
+    net = lbfgs_network()
+    before = net.parameters.copy()
+    with pytest.raises(ValueError, match="early_stopping is not supported with optimizer 'lbfgs'"):
+        net.train(x, y, early_stopping=gn.EarlyStopping("loss"))
+    with pytest.raises(ValueError, match="checkpoint is not supported with optimizer 'lbfgs'"):
+        net.train(x, y, checkpoint=tmp_path / "c.safetensors")
+    assert not (tmp_path / "c.safetensors").exists()
+    np.testing.assert_array_equal(net.parameters, before)
+    assert len(net.history) == 0
+
+
+def test_lbfgs_ignores_batch_size_and_shuffle_and_callbacks_can_stop():
+    x, y = make_moons(120, noise=0.2, random_state=0)
+    a, b = lbfgs_network(max_iter=15), lbfgs_network(max_iter=15)
+    a.train(x, y, batch_size=8, shuffle=True)
+    b.train(x, y, batch_size=None, shuffle=False)
+    np.testing.assert_array_equal(a.parameters, b.parameters)
+    net = lbfgs_network()
+    net.train(x, y, callbacks=[lambda network, epoch, logs: epoch == 2])
+    assert len(net.history) == 3
+
+
+def test_lbfgs_network_saves_and_loads(tmp_path):
+    x, y = make_moons(80, noise=0.2, random_state=0)
+    net = lbfgs_network(max_iter=30, max_fun=500, tol=1e-5)
+    net.train(x, y)
+    gn.save(net, tmp_path / "m.safetensors")
+    loaded = gn.load(tmp_path / "m.safetensors")
+    assert loaded.optimizer.get_config() == net.optimizer.get_config()
+    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
+    assert loaded.history.loss == net.history.loss
+    loaded.train(x, y)  # and trains on
+    assert len(loaded.history) > len(net.history)

@@ -25,10 +25,11 @@ from .model import activations, initializers, losses
 from .model.layers import Layer
 from .network import NeuralNetwork
 from .optim import optimizers, schedules
-from .optim.optimizers import SGD, Adam, AdamW
+from .optim.optimizers import LBFGS, SGD, Adam, AdamW
 from .training.callbacks import EarlyStopping, History, NonFiniteLossError
 
 __all__ = [
+    "LBFGS",
     "SGD",
     "Adam",
     "AdamW",

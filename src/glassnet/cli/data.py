@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 import numpy as np
 
 from ..datasets import SYNTHETIC, Dataset, load_csv, load_dataset, validation_split
+from ..model import losses
 from ..model.targets import encode_labels
 from .common import CommandError
 from .memory import check_memory
@@ -166,6 +167,10 @@ def prepare(settings: dict[str, Any]) -> Prepared:
     task, reason = dataset.guess_task()
     if settings["task"] != "auto":
         task, reason = settings["task"], "--task"
+    elif settings["loss"] is not None and losses.get(settings["loss"]).fused_activation == "exp":
+        # counts are integers, which the guess takes for class labels; a Poisson loss says what
+        # they are (other regression losses on integer targets still ask for --task regression)
+        task, reason = "regression", f"--loss {settings['loss']} models counts"
     if settings["standardize_target"] and task != "regression":
         raise CommandError(f"--standardize-target is for regression; the task is {task} ({reason})")
     y, classes = _targets(dataset, task)

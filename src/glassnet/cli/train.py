@@ -81,6 +81,8 @@ def build_network(settings: dict[str, Any], info: dict[str, Any], n_features: in
     ``task``, ``classes`` and ``task_reason`` are read).
     """
     loss, sizes = _loss_and_sizes(settings, info, n_features)
+    if settings["optimizer"] == "lbfgs" and settings["lr"] is not None:
+        raise CommandError("--lr is for sgd, adam and adamw: lbfgs chooses its own step sizes")
     kwargs = {} if settings["lr"] is None else {"learning_rate": settings["lr"]}
     if settings["optimizer"] == "sgd":
         kwargs["momentum"] = settings["momentum"]

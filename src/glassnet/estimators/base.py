@@ -28,7 +28,7 @@ from ..datasets import validation_split
 from ..model import activations, initializers, rules
 from ..model.plan import infer
 from ..network import NeuralNetwork
-from ..optim.optimizers import SGD, Adam, AdamW, Optimizer
+from ..optim.optimizers import LBFGS, SGD, STOPPED, Adam, AdamW, Optimizer
 from ..training.callbacks import EarlyStopping, NonFiniteLossError
 
 __all__ = ["NeuralNetworkEstimator"]
@@ -96,6 +96,7 @@ class NeuralNetworkEstimator(BaseEstimator):
         alpha: float = 0.0001,
         batch_size: int | str | None = "auto",
         max_iter: int = 200,
+        max_fun: int = 15000,
         shuffle: bool = True,
         tol: float = 1e-4,
         n_iter_no_change: int = 10,
@@ -122,6 +123,7 @@ class NeuralNetworkEstimator(BaseEstimator):
         self.alpha = alpha
         self.batch_size = batch_size
         self.max_iter = max_iter
+        self.max_fun = max_fun
         self.shuffle = shuffle
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -148,8 +150,10 @@ class NeuralNetworkEstimator(BaseEstimator):
             ) from None
         for size in sizes:
             check_int(size, "each of hidden_layer_sizes", minimum=1)
-        if self.solver not in ("sgd", "adam", "adamw"):
-            raise ValueError(f"solver must be 'sgd', 'adam' or 'adamw', got {self.solver!r}")
+        if self.solver not in ("sgd", "adam", "adamw", "lbfgs"):
+            raise ValueError(
+                f"solver must be 'sgd', 'adam', 'adamw' or 'lbfgs', got {quote(self.solver)}"
+            )
         loss = self._default_loss() if self.loss is None else self.loss
         if loss not in self._losses:
             valid = ", ".join(map(repr, self._losses))
@@ -181,6 +185,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             "nesterov": check_bool(self.nesterov, "nesterov"),
             "alpha": check_float(self.alpha, "alpha", minimum=0.0),
             "max_iter": check_int(self.max_iter, "max_iter", minimum=1),
+            "max_fun": check_int(self.max_fun, "max_fun", minimum=1),
             "shuffle": check_bool(self.shuffle, "shuffle"),
             "tol": check_float(self.tol, "tol", minimum=0.0),
             "n_iter_no_change": check_int(self.n_iter_no_change, "n_iter_no_change", minimum=1),
@@ -200,6 +205,8 @@ class NeuralNetworkEstimator(BaseEstimator):
         }
 
     def _make_optimizer(self) -> Optimizer:
+        if self.solver == "lbfgs":
+            return LBFGS(max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol)
         if self.solver == "sgd":
             momentum = self.momentum
             nesterov = bool(self.nesterov) and momentum > 0
@@ -268,7 +275,10 @@ class NeuralNetworkEstimator(BaseEstimator):
         x_train, t_train, w_train, validation = X, targets, sample_weight, None
         early = None
         epochs = 1 if incremental else params["max_iter"]
-        if not incremental and params["early_stopping"]:
+        # L-BFGS minimises over all the data in one go, for up to max_iter iterations (also in
+        # partial_fit): scikit-learn ignores early_stopping, batch_size and shuffle for it
+        lbfgs = isinstance(params["optimizer"], LBFGS)
+        if not incremental and not lbfgs and params["early_stopping"]:
             pieces = validation_split(
                 *((X, targets) if sample_weight is None else (X, targets, sample_weight)),
                 fraction=params["validation_fraction"],
@@ -280,7 +290,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             validation = (x_val, t_val)
             monitor = "val_accuracy" if self._task == "classification" else "val_r2"
             early = EarlyStopping(monitor, params["n_iter_no_change"], params["tol"])
-        elif not incremental:
+        elif not incremental and not lbfgs:
             early = EarlyStopping(
                 "loss", params["n_iter_no_change"], params["tol"], restore_best=False
             )
@@ -302,7 +312,9 @@ class NeuralNetworkEstimator(BaseEstimator):
             )
         finally:
             self._store_results(early)
-        if early is not None and not early.stopped and len(network.history) - start == epochs:
+        if lbfgs:
+            self._check_lbfgs_outcome(len(network.history) - start)
+        elif early is not None and not early.stopped and len(network.history) - start == epochs:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({epochs}) reached and the "
                 "optimization hasn't converged yet.",
@@ -310,6 +322,27 @@ class NeuralNetworkEstimator(BaseEstimator):
                 stacklevel=3,
             )
         return self
+
+    def _check_lbfgs_outcome(self, n_iter: int) -> None:
+        """``n_iter_`` is this fit's L-BFGS iterations, as in scikit-learn; warn like it when
+        L-BFGS-B stopped without converging (at ``max_iter`` or ``max_fun``, or a failed line
+        search)."""
+        self.n_iter_ = n_iter
+        outcome = self.network_.optimizer.outcome  # type: ignore[attr-defined]
+        if outcome is None or outcome.converged or outcome.status == STOPPED:
+            return
+        advice = ""
+        if outcome.n_iter >= self.max_iter or outcome.n_fun >= self.max_fun:
+            advice = (
+                "\nIncrease the number of iterations (max_iter) or the number of loss "
+                "evaluations (max_fun), or scale the data."
+            )
+        warnings.warn(
+            f"lbfgs failed to converge after {n_iter} iteration(s) "
+            f"(status={outcome.status}):\n{outcome.message}\n{advice}",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
     def _network_for(self, params: dict, n_features: int, incremental: bool) -> NeuralNetwork:
         """The network to train: the previous one (``partial_fit``, ``warm_start``) or a new one."""

@@ -31,7 +31,10 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         seed did.
     output_activation : str, optional
         Only with ``loss="mse"``.
-    solver : {"sgd", "adam", "adamw"}, default="adam"
+    solver : {"sgd", "adam", "adamw", "lbfgs"}, default="adam"
+        ``"lbfgs"`` is SciPy's L-BFGS-B on all the data at once (as scikit-learn's): it ignores
+        ``batch_size``, ``shuffle``, ``learning_rate``, ``n_iter_no_change`` and
+        ``early_stopping``; ``partial_fit`` runs one minimisation on the batch it is given.
     learning_rate : float, default=0.001
     momentum : float, default=0.9
         For ``solver="sgd"``.
@@ -46,7 +49,9 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     batch_size : int, "auto" or None, default="auto"
         ``"auto"`` is ``min(200, n_samples)``; None the full batch.
     max_iter : int, default=200
-        Epochs (passes over the data) per ``fit``.
+        Epochs (passes over the data) per ``fit``; L-BFGS iterations for ``solver="lbfgs"``.
+    max_fun : int, default=15000
+        For ``solver="lbfgs"``: at most this many evaluations of the loss and its gradient.
     shuffle : bool, default=True
     tol : float, default=1e-4
     n_iter_no_change : int, default=10
@@ -80,7 +85,8 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     best_validation_score_ : float or None
     best_loss_ : float
     n_iter_ : int
-        Epochs trained.
+        Epochs trained; with ``solver="lbfgs"``, the L-BFGS iterations of the last ``fit``
+        (each is one entry of ``loss_curve_``).
     """
 
     # public as glassnet.estimators.NeuralNetworkClassifier (pickles and reprs name that path)

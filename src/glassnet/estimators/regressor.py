@@ -38,8 +38,11 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
 
     Parameters are those of :class:`NeuralNetworkClassifier`, except:
 
-    loss : {"mse", "mae", "huber"}, default="mse"
-    output_activation : str, default="identity"
+    loss : {"mse", "mae", "huber", "poisson"}, default="mse"
+        ``"poisson"`` is half the Poisson deviance with a log link, as scikit-learn's
+        ``MLPRegressor(loss="poisson")``: the output is ``exp(z)`` and ``y`` must be
+        non-negative.
+    output_activation : str, default="identity" ("exp" with ``loss="poisson"``)
 
     ``early_stopping`` monitors the validation R². ``y`` may be ``(n_samples,)`` or
     ``(n_samples, n_targets)``.
@@ -48,7 +51,7 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
     # public as glassnet.estimators.NeuralNetworkRegressor (pickles and reprs name that path)
     __module__ = "glassnet.estimators"
     n_outputs_: int
-    _losses = ("mse", "mae", "huber")
+    _losses = ("mse", "mae", "huber", "poisson")
     _task = "regression"
 
     def _y_validation(self) -> dict:

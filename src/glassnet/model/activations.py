@@ -33,6 +33,7 @@ from .._validation import check_float
 
 __all__ = [
     "Activation",
+    "Exponential",
     "Identity",
     "LeakyReLU",
     "ReLU",
@@ -92,6 +93,26 @@ def exp_floor(dtype: np.dtype) -> np.ndarray:
     a sum of up to ``e**20`` terms. Where it applies, the exact value is below ``1e-29``.
     """
     return _EXP_FLOORS[dtype]
+
+
+class _ExpCeilings(dict[np.dtype, np.ndarray]):
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        ceiling = float(np.log(np.finfo(dtype).max)) - 20.0
+        bound = self[dtype] = constant(ceiling, np.dtype(dtype))
+        return bound
+
+
+_EXP_CEILINGS = _ExpCeilings()
+
+
+def exp_ceiling(dtype: np.dtype) -> np.ndarray:
+    """The largest argument glassnet passes to ``exp`` for ``dtype``: ``log(max) − 20``.
+
+    About 689.8 for float64 (``exp`` of it is about ``3.7e299``) and 68.7 for float32 (about
+    ``7.0e29``). ``exp`` of anything above ``log(max)`` overflows; the margin of 20 leaves room
+    to sum up to ``e**20`` (about ``4.8e8``) such values, as a loss averaged over a batch does.
+    """
+    return _EXP_CEILINGS[dtype]
 
 
 class Activation(Configurable):
@@ -319,6 +340,35 @@ class Softplus(Activation):
         return _SIGMOID.forward(z, out)
 
 
+class Exponential(Activation):
+    """``f(z) = exp(z)``; ``f'(z) = exp(z) = a``: the output of a Poisson regression (log link).
+
+    ``z`` is clipped to ``[exp_floor, exp_ceiling]`` first (:func:`exp_floor`,
+    :func:`exp_ceiling`: about ``[−688.4, 689.8]`` in float64, ``[−67.3, 68.7]`` in float32), so
+    the output is finite, normal and silent for inputs of any size: at most about ``3.7e299``
+    (float64) or ``7.0e29`` (float32), at least about ``1.1e-299`` (``5.7e-30``). Beyond the bounds
+    the clipped function is constant, but the derivative is still taken as ``a``, the slope of
+    ``exp`` at the bound: a unit pushed that far keeps a gradient that can bring it back.
+    """
+
+    name = "exp"
+
+    def forward(self, z: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        out = np.clip(z, exp_floor(z.dtype), exp_ceiling(z.dtype), out=out)
+        return np.exp(out, out)
+
+    def derivative(self, a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        if out is None:
+            return a.copy()
+        np.copyto(out, a)
+        return out
+
+    def backward(
+        self, grad_output: np.ndarray, a: np.ndarray, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        return multiply(grad_output, a, out)  # f' = a: no copy of it first
+
+
 class Softmax(Activation):
     """Row-wise ``f(z)_j = exp(z_j) / sum_k exp(z_k)``, for output layers.
 
@@ -371,6 +421,7 @@ _REGISTRY.register("sigmoid", Sigmoid, aliases=("logistic",))
 _REGISTRY.register("tanh", Tanh)
 _REGISTRY.register("softplus", Softplus)
 _REGISTRY.register("softmax", Softmax)
+_REGISTRY.register("exp", Exponential, aliases=("exponential",))
 
 
 def get(activation: str | dict | Activation, argument: str = "activation") -> Activation:

@@ -11,6 +11,8 @@ from probabilities, so they stay finite for logits of any size. Each is paired w
 activation it is the natural loss for (``fused_activation``): for those pairs the gradient with
 respect to ``z`` is simply ``a − y`` (softmax with categorical cross-entropy, sigmoid with binary
 cross-entropy), and the network uses it instead of multiplying by the activation's derivative.
+The Poisson loss is fused the same way with the exponential output (a log link): its gradient
+with respect to ``z`` is ``exp(z) − y``.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from numpy import subtract  # one dictionary lookup per call instead of two (see
 
 from .._registry import Configurable, Registry
 from .._validation import check_float
-from .activations import Sigmoid, Softmax, exp_floor
+from .activations import Exponential, Sigmoid, Softmax, exp_floor
 
 __all__ = [
     "BinaryCrossEntropy",
@@ -31,6 +33,7 @@ __all__ = [
     "Loss",
     "MeanAbsoluteError",
     "MeanSquaredError",
+    "PoissonLoss",
     "get",
     "names",
     "register",
@@ -336,6 +339,79 @@ class BinaryCrossEntropy(Loss):
         return -(target * np.log(p) + (1 - target) * np.log1p(-p)).sum(axis=1)
 
 
+def _target_term(target: np.ndarray) -> np.ndarray:
+    """``Σ_j (y_j·log y_j − y_j)`` per sample, with ``0·log 0 = 0``: the constant that turns
+    ``Σ_j (exp(z_j) − y_j·z_j)`` into the half Poisson deviance."""
+    log_target = np.log(np.where(target > 0, target, 1))
+    log_target -= 1
+    return np.einsum("ij,ij->i", target, log_target)
+
+
+class PoissonLoss(Loss):
+    """Half the Poisson deviance of an exponential output (log link), from its logits.
+
+    With the mean ``μ = exp(z)``, per sample
+    ``Σ_j (y_j·log(y_j/μ_j) − y_j + μ_j) = Σ_j (exp(z_j) − y_j·z_j) + Σ_j (y_j·log y_j − y_j)``
+    (``0·log 0 = 0``), averaged (or weighted) over the batch: scikit-learn's ``poisson_loss``
+    of ``MLPRegressor(loss="poisson")``, half the deviance of
+    ``sklearn.metrics.mean_poisson_deviance``. The second sum does not depend on the network;
+    it makes the loss 0 for a perfect fit and never negative. The gradient with respect to ``z``
+    is ``exp(z) − y``. Targets must be non-negative (counts or rates).
+
+    ``exp`` is that of :class:`~glassnet.model.activations.Exponential`, whose argument is
+    clipped to stay finite for logits of any size (:func:`~glassnet.model.activations.exp_ceiling`).
+    """
+
+    name = "poisson"
+    fused_activation = "exp"
+    for_classification = False
+
+    def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+        mean = _EXP.forward(logits)
+        return (
+            np.add.reduce(mean, axis=1)
+            - np.einsum("ij,ij->i", target, logits)
+            + _target_term(target)
+        )
+
+    def value_and_gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> float:
+        """Return the loss and write ``d loss / d logits``, ``(exp(z) − y) / n``, into ``out``."""
+        linear = np.einsum("ij,ij->i", target, logits)  # before ``out`` (maybe ``logits``) changes
+        mean = _EXP.forward(logits, out)
+        per_sample = np.add.reduce(mean, axis=1) - linear + _target_term(target)
+        gradient = subtract(mean, target, mean)
+        _scale_rows(gradient, sample_weight)
+        return _weighted_mean(per_sample, sample_weight)
+
+    def gradient_from_logits(
+        self,
+        logits: np.ndarray,
+        target: np.ndarray,
+        sample_weight: np.ndarray | None = None,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Write ``d loss / d logits``, ``(exp(z) − y) / n``, into ``out`` and return it."""
+        gradient = _EXP.forward(logits, out)
+        gradient -= target
+        return _scale_rows(gradient, sample_weight)
+
+    def per_sample(self, output: np.ndarray, target: np.ndarray) -> np.ndarray:
+        # from the means exp(z), for reporting only: clipped so an exact 0 gives a large finite loss
+        mean = np.clip(output, np.finfo(output.dtype).tiny, None)
+        return (
+            np.add.reduce(mean, axis=1)
+            - np.einsum("ij,ij->i", target, np.log(mean))
+            + _target_term(target)
+        )
+
+
+_EXP = Exponential()
 _SIGMOID = Sigmoid()
 _SOFTMAX = Softmax()
 
@@ -356,6 +432,7 @@ _REGISTRY.register(
 _REGISTRY.register(
     "binary_cross_entropy", BinaryCrossEntropy, aliases=("binary_crossentropy", "bce")
 )
+_REGISTRY.register("poisson", PoissonLoss)
 
 
 def get(loss: str | dict | Loss, argument: str = "loss") -> Loss:

@@ -36,8 +36,9 @@ def default_loss(task: str) -> str:
 
 
 def output_activation_for(loss: str | losses.Loss, task: str) -> str:
-    """The output layer's activation: the one a cross-entropy is fused with, else a sigmoid per
-    class for classification (the seed's choice with the squared error), else the identity."""
+    """The output layer's activation: the one a loss computed from logits is fused with (softmax
+    or sigmoid for the cross-entropies, ``exp`` for ``poisson``), else a sigmoid per class for
+    classification (the seed's choice with the squared error), else the identity."""
     fused = losses.get(loss).fused_activation
     if fused is not None:
         return fused

@@ -31,8 +31,8 @@ MAX_AUTO_CLASSES = 20
 
 
 def task_of_loss(loss: Loss) -> str | None:
-    """The task a loss implies: the cross-entropies classification, ``mae`` and ``huber``
-    regression; None for ``mse``, which serves both."""
+    """The task a loss implies: the cross-entropies classification, ``mae``, ``huber`` and
+    ``poisson`` regression; None for ``mse``, which serves both."""
     if loss.for_classification is None:
         return None
     return "classification" if loss.for_classification else "regression"
@@ -132,6 +132,11 @@ def _check_target_rows(encoded: np.ndarray, loss: Loss, name: str) -> None:
         )
     if loss.fused_activation == "sigmoid" and ((encoded < 0).any() or (encoded > 1).any()):
         raise ValueError(f"{name} for {loss.name!r} must lie in [0, 1]")
+    if loss.fused_activation == "exp" and (encoded < 0).any():
+        bad = encoded[encoded < 0][0].item()
+        raise ValueError(
+            f"{name} for {loss.name!r} must be non-negative (counts or rates), got {bad!r}"
+        )
 
 
 def encode_targets(

@@ -15,6 +15,9 @@ The update rules, with ``g`` the gradient, ``lr`` the learning rate and ``t`` th
   (Kingma & Ba's efficient form, as in scikit-learn and Keras).
 * AdamW: Adam after decoupled weight decay ``p -= lr * weight_decay * p`` (Loshchilov & Hutter,
   as in PyTorch); the decay applies to every parameter it is given.
+* LBFGS: no per-step rule. SciPy's L-BFGS-B minimises the loss over the whole data set, as
+  scikit-learn's ``MLPClassifier(solver="lbfgs")`` does; the training loop hands it the objective
+  (:meth:`LBFGS.minimize`), and ``step`` refuses.
 
 Each update is a few whole-array passes with ``out=``: nothing is allocated per step.
 """
@@ -24,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -33,10 +36,10 @@ import numpy as np
 from numpy import divide, multiply, sqrt, square
 
 from .._registry import Configurable, Registry
-from .._validation import check_bool, check_float
+from .._validation import check_bool, check_float, check_int
 from . import schedules
 
-__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "get", "names"]
+__all__ = ["LBFGS", "SGD", "Adam", "AdamW", "LBFGSOutcome", "Optimizer", "get", "names"]
 
 #: what Optimizer._constants caches: the values, their dtype and their 0-d arrays
 _Constants = tuple[tuple[float, ...], np.dtype, tuple[np.ndarray, ...]]
@@ -55,6 +58,9 @@ class Optimizer(Configurable):
     #: the names of the per-parameter state arrays, in ``state_dict()["slots"]`` (not a ClassVar:
     #: SGD sets its own per instance)
     slot_names: tuple[str, ...] = ()
+    #: True for an optimizer that minimises over the whole data set in one go (:class:`LBFGS`):
+    #: the training loop calls its ``minimize`` instead of stepping batch by batch
+    full_batch: ClassVar[bool] = False
 
     def __init__(self, learning_rate: float | schedules.Schedule = 0.01) -> None:
         if isinstance(learning_rate, (schedules.Schedule, dict)):
@@ -391,10 +397,152 @@ class AdamW(Adam):
         return {"weight_decay": self.weight_decay, **super()._hyperparameters()}
 
 
+class LBFGSOutcome(NamedTuple):
+    """How the last :meth:`LBFGS.minimize` ended (SciPy's ``OptimizeResult``, in plain data).
+
+    Attributes
+    ----------
+    n_iter : int
+        L-BFGS iterations done.
+    n_fun : int
+        Evaluations of the loss and its gradient.
+    status : int
+        SciPy's status: 0 converged, 1 stopped at ``max_iter`` or ``max_fun``, 2 something else
+        (a line search that failed, say), 99 stopped by the training loop (a callback, Ctrl-C).
+    message : str
+        SciPy's message.
+    """
+
+    n_iter: int
+    n_fun: int
+    status: int
+    message: str
+
+    @property
+    def converged(self) -> bool:
+        return self.status == 0
+
+
+#: the status of a minimisation that a callback stopped (see LBFGSOutcome)
+STOPPED = 99
+
+
+class LBFGS(Optimizer):
+    """SciPy's L-BFGS-B on the flat parameter vector, over the whole data set.
+
+    Like scikit-learn's ``solver="lbfgs"``: ``scipy.optimize.minimize(method="L-BFGS-B",
+    jac=True)`` with ``maxiter``, ``maxfun`` and ``gtol`` from these settings. There is no
+    learning rate and no per-step update: :meth:`step` raises, and ``train`` runs one
+    minimisation of the mean (weighted) loss with its L2 penalty on all the data (batch size
+    and shuffling do not apply). It keeps no state between calls but the iteration count.
+
+    Parameters
+    ----------
+    max_iter : int, default=200
+        At most this many L-BFGS iterations per minimisation.
+    max_fun : int, default=15000
+        At most this many evaluations of the loss and its gradient.
+    tol : float, default=1e-4
+        Stop when every component of the projected gradient is at most ``tol`` (``gtol``).
+    """
+
+    name = "lbfgs"
+    full_batch = True
+
+    def __init__(self, max_iter: int = 200, max_fun: int = 15000, tol: float = 1e-4) -> None:
+        super().__init__()
+        self.max_iter = check_int(max_iter, "max_iter", minimum=1)
+        self.max_fun = check_int(max_fun, "max_fun", minimum=1)
+        self.tol = check_float(tol, "tol", minimum=0.0)
+        #: how the last minimisation ended (None before the first)
+        self.outcome: LBFGSOutcome | None = None
+
+    def step(self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]) -> None:
+        raise TypeError(
+            "LBFGS has no per-step update: L-BFGS trains on the whole data at once through "
+            "train() (network.train or glassnet.training.train)"
+        )
+
+    def stepper(
+        self, params: Sequence[np.ndarray], grads: Sequence[np.ndarray]
+    ) -> Callable[[], None]:
+        self.step(params, grads)  # raises
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def minimize(
+        self,
+        objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+        start: np.ndarray,
+        callback: Callable[[np.ndarray, float], bool],
+    ) -> tuple[np.ndarray, LBFGSOutcome]:
+        """Minimise ``objective`` from ``start`` with L-BFGS-B.
+
+        Parameters
+        ----------
+        objective : callable ``objective(parameters) -> (loss, gradient)``
+            ``parameters`` and the gradient are float64 vectors of ``start``'s shape.
+        start : ndarray of shape (n_parameters,)
+        callback : callable ``callback(parameters, loss) -> bool``
+            Called after every iteration with its parameters and loss; True stops.
+
+        Returns
+        -------
+        parameters : ndarray of shape (n_parameters,), float64
+            Where the minimisation ended.
+        outcome : LBFGSOutcome
+            Also kept as :attr:`outcome`.
+        """
+        try:
+            import scipy
+            from scipy.optimize import minimize
+        except ImportError as error:  # pragma: no cover - scipy comes with scikit-learn
+            raise ImportError(
+                "optimizer 'lbfgs' needs SciPy (it uses scipy.optimize's L-BFGS-B); install it "
+                "with 'pip install scipy' (it comes with scikit-learn)"
+            ) from error
+        options: dict[str, object] = {
+            "maxiter": self.max_iter,
+            "maxfun": self.max_fun,
+            "gtol": self.tol,
+        }
+        # SciPy 1.15 deprecated L-BFGS-B's iprint (it prints nothing any more); scikit-learn
+        # passes it only to older versions, and so do we
+        if tuple(int(part) for part in scipy.__version__.split(".")[:2]) < (1, 15):
+            options["iprint"] = -1
+        stopped = False
+
+        def after_iteration(intermediate_result: Any) -> None:
+            nonlocal stopped
+            if callback(intermediate_result.x, float(intermediate_result.fun)):
+                stopped = True
+                raise StopIteration
+
+        result = minimize(
+            objective,
+            np.asarray(start, dtype=np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options=options,
+            callback=after_iteration,
+        )
+        status = STOPPED if stopped else int(result.status)
+        message = result.message if isinstance(result.message, str) else str(result.message)
+        self.outcome = LBFGSOutcome(int(result.nit), int(result.nfev), status, message)
+        self.iterations += self.outcome.n_iter
+        return np.asarray(result.x), self.outcome
+
+    def get_config(self) -> dict:
+        return {"name": self.name, **self._hyperparameters()}
+
+    def _hyperparameters(self) -> dict[str, object]:
+        return {"max_iter": self.max_iter, "max_fun": self.max_fun, "tol": self.tol}
+
+
 _REGISTRY: Registry[Optimizer] = Registry("optimizer")
 _REGISTRY.register("sgd", SGD)
 _REGISTRY.register("adam", Adam)
 _REGISTRY.register("adamw", AdamW)
+_REGISTRY.register("lbfgs", LBFGS)
 
 
 def get(

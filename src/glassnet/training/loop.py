@@ -16,7 +16,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -96,6 +96,14 @@ def train(
     resume : ResumePoint, optional
         Continue a checkpointed run (what :func:`glassnet.resume` passes): train up to its
         ``target_epochs`` instead of ``epochs`` more, from its position in the epoch.
+
+    With a full-batch optimizer (:class:`~glassnet.optim.optimizers.LBFGS`) one call is one
+    L-BFGS-B minimisation of the mean (weighted) loss with its L2 penalty over all the data, for
+    up to the optimizer's ``max_iter`` iterations and ``max_fun`` evaluations: ``epochs``,
+    ``batch_size`` and ``shuffle`` are checked but do not apply; each iteration is one entry of
+    the history (with the validation scores when ``validation_data`` is given) and is passed to
+    the callbacks (True stops); ``early_stopping``, ``checkpoint`` and ``resume`` raise
+    ``ValueError``. The result is written into ``network.parameters``.
 
     Ctrl-C stops training after the current step (saving a checkpoint when ``checkpoint`` is
     given) and returns the network trained so far, with a ``RuntimeWarning``; a second Ctrl-C
@@ -224,6 +232,43 @@ def _stop_non_finite(
     )
 
 
+class _FullBatchOptimizer(Protocol):
+    """What the loop uses of an optimizer with ``full_batch`` set (``optim.optimizers.LBFGS``;
+    training does not import optim)."""
+
+    name: str
+    max_iter: int
+
+    def minimize(
+        self,
+        objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+        start: np.ndarray,
+        callback: Callable[[np.ndarray, float], bool],
+    ) -> tuple[np.ndarray, object]: ...
+
+
+def _check_full_batch(
+    name: str,
+    early_stopping: EarlyStopping | None,
+    checkpoint: str | os.PathLike[str] | None,
+    resume: ResumePoint | None,
+) -> None:
+    """Refuse what a full-batch optimizer (L-BFGS) cannot do: its minimisation is one piece."""
+    if early_stopping is not None:
+        raise ValueError(
+            f"early_stopping is not supported with optimizer {name!r}: L-BFGS minimises the "
+            "training loss over all the data to convergence (use max_iter and tol, or a callback "
+            "that returns True)"
+        )
+    if checkpoint is not None:
+        raise ValueError(
+            f"checkpoint is not supported with optimizer {name!r}: an L-BFGS minimisation cannot "
+            "be saved and resumed part-way; save the network after training instead"
+        )
+    if resume is not None:
+        raise ValueError(f"a checkpoint cannot be resumed with optimizer {name!r}")
+
+
 class _Trainer:
     """One call of :func:`train`: everything validated in ``__init__``, changed in :meth:`run`."""
 
@@ -245,6 +290,9 @@ class _Trainer:
         resume: ResumePoint | None,
     ) -> None:
         network.check_loss_pairing()
+        self.full_batch = bool(getattr(network.optimizer, "full_batch", False))
+        if self.full_batch:
+            _check_full_batch(network.optimizer.name, early_stopping, checkpoint, resume)
         epochs = check_int(epochs, "epochs", minimum=1)
         batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
         shuffle = check_bool(shuffle, "shuffle")
@@ -298,6 +346,8 @@ class _Trainer:
     def _run(self) -> str | None:
         network, data = self.network, self.data
         network.task = data.task
+        if self.full_batch:
+            return self._minimize()
         self._arrange_data()
         first_epoch = network.history.epochs
         target = self.settings.target_epochs
@@ -315,6 +365,75 @@ class _Trainer:
         if self.early_stopping is not None:
             self.early_stopping.restore(network)
         self._save(Position(epoch=network.history.epochs, finished=True))
+        return None
+
+    # ------------------------------------------------------------------ L-BFGS
+    def objective(self) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
+        """The function a full-batch optimizer minimises: float64 parameters → the mean
+        (weighted) loss with its L2 penalty on all the data, and its gradient (float64).
+
+        It writes the parameters into ``network.parameters`` (in the network's dtype) and runs
+        the whole data through the network's :class:`~glassnet.model.plan.StepPlan`."""
+        network, data = self.network, self.data
+        plan = network.step_plan(self.n_samples)
+        x, targets, weights = data.x, data.targets, data.sample_weight
+        parameters = network.parameters
+
+        def loss_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
+            parameters[...] = flat
+            with np.errstate(over="ignore", invalid="ignore"):
+                value, _ = plan.value_and_gradients(x, targets, weights, False)
+            return float(value), network.gradients.astype(np.float64)
+
+        return loss_and_gradient
+
+    def _minimize(self) -> str | None:
+        """Train with a full-batch optimizer (L-BFGS): one minimisation over all the data, each
+        of its iterations recorded as one entry of the history."""
+        network = self.network
+        optimizer: _FullBatchOptimizer = network.optimizer  # type: ignore[assignment]
+        start = network.parameters.copy()
+        progress = Progress(self.verbose, optimizer.max_iter)
+        epoch = first_epoch = network.history.epochs
+        started = time.perf_counter()
+
+        def after_iteration(flat: np.ndarray, loss: float) -> bool:
+            nonlocal epoch, started
+            network.parameters[...] = flat
+            if not math.isfinite(loss):
+                return True  # reported after the minimisation
+            logs = {"loss": loss}
+            if self.validation is not None:
+                logs.update(_validation_logs(network, *self.validation, self.data.task))
+            logs["epoch_time"] = time.perf_counter() - started
+            network.history.append(logs)
+            progress.update(epoch, logs)
+            stop = False
+            for callback in self.callbacks:
+                stop = bool(callback(network, epoch, logs)) or stop
+            epoch += 1
+            started = time.perf_counter()
+            return stop or interrupt.requested
+
+        with Interrupt() as interrupt:
+            try:
+                flat, _ = optimizer.minimize(self.objective(), start, after_iteration)
+            finally:
+                progress.close()
+        network.parameters[...] = flat
+        loss, _ = network.loss_and_output(self.data.x, self.data.targets, self.data.sample_weight)
+        if not math.isfinite(loss):
+            network.parameters[...] = start
+            raise NonFiniteLossError(
+                f"training stopped: the loss became {loss} in L-BFGS iteration "
+                f"{epoch - first_epoch + 1}. The parameters were reset to those at the start "
+                "of the run. Standardised inputs or a different initialisation usually help."
+            )
+        if interrupt.requested:
+            return (
+                f"training interrupted (Ctrl-C) after L-BFGS iteration {epoch}; the network "
+                "keeps what it learned so far"
+            )
         return None
 
     def _arrange_data(self) -> None:
@@ -337,7 +456,9 @@ class _Trainer:
     def diverging(self) -> bool:
         """Whether the run's last epoch lost more than :data:`HEALTHY_GROWTH` times its best."""
         losses = self.network.history.loss
-        self.best_loss = min(self.best_loss, *losses[-1:])
+        if not losses:  # an L-BFGS run that converged where it started
+            return False
+        self.best_loss = min(self.best_loss, losses[-1])
         return bool(losses) and losses[-1] > HEALTHY_GROWTH * self.best_loss
 
     def _keep_if_healthy(self, epoch: int, first_epoch: int) -> None:
