@@ -1139,3 +1139,30 @@ def test_lbfgs_from_the_command_line(tmp_path, capsys):
     )
     assert "--lr is for sgd, adam and adamw" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+def test_predict_and_evaluate_a_multilabel_classifier(tmp_path, capsys):
+    from sklearn.datasets import make_multilabel_classification
+
+    x, y = make_multilabel_classification(n_samples=60, n_classes=3, n_features=4, random_state=0)
+    model = gn.NeuralNetworkClassifier(hidden_layer_sizes=(8,), max_iter=300, random_state=0).fit(
+        x, y
+    )
+    gn.save(model, tmp_path / "m.safetensors")
+    header = [f"x{i}" for i in range(4)]
+    with open(tmp_path / "x.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([header, *x[:5].tolist()])
+    with open(tmp_path / "e.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows([[*header, "t"], *[[*row, 1] for row in x[:5].tolist()]])
+    capsys.readouterr()
+    assert cli.main(["predict", str(tmp_path / "m.safetensors"), str(tmp_path / "x.csv")]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0][:3] == ["prediction_0", "prediction_1", "prediction_2"]
+    np.testing.assert_array_equal(np.array(rows[1:], dtype=float)[:, :3], model.predict(x[:5]))
+    assert (
+        cli.main(
+            ["evaluate", str(tmp_path / "m.safetensors"), str(tmp_path / "e.csv"), "--target", "t"]
+        )
+        == 2
+    )
+    assert "is a multilabel classifier" in capsys.readouterr().err

@@ -1,3 +1,4 @@
+import json
 import pickle
 import warnings
 
@@ -599,3 +600,184 @@ def test_lbfgs_estimator_saves_and_loads(tmp_path):
     loaded = gn.load(tmp_path / "c.safetensors")
     assert loaded.get_params() == clf.get_params()
     np.testing.assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
+
+
+# ---------------------------------------------------------------- multilabel (indicator y)
+@pytest.fixture(scope="module")
+def multilabel():
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.model_selection import train_test_split
+
+    X, Y = make_multilabel_classification(n_samples=300, n_classes=4, random_state=0)
+    return train_test_split(X, Y, random_state=0)
+
+
+def test_multilabel_scores_like_mlpclassifier(multilabel):
+    from sklearn.metrics import hamming_loss
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_test, Y_train, Y_test = multilabel
+    ours, theirs = [], []
+    for seed in range(3):  # averaged: one seed's subset accuracy varies by several points
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf = NeuralNetworkClassifier((50,), max_iter=300, random_state=seed)
+            mlp = MLPClassifier((50,), max_iter=300, random_state=seed)
+            clf.fit(X_train, Y_train)
+            mlp.fit(X_train, Y_train)
+        for model, scores in ((clf, ours), (mlp, theirs)):
+            scores.append(
+                (model.score(X_test, Y_test), hamming_loss(Y_test, model.predict(X_test)))
+            )
+    (subset, hamming), (their_subset, their_hamming) = np.mean(ours, 0), np.mean(theirs, 0)
+    assert subset > 0.4 and hamming < 0.25
+    assert abs(subset - their_subset) < 0.08
+    assert abs(hamming - their_hamming) < 0.04
+    np.testing.assert_array_equal(clf.classes_, mlp.classes_)
+    assert clf.out_activation_ == "sigmoid"
+    assert clf.network_.loss.name == "binary_cross_entropy"
+
+
+def test_multilabel_shapes_and_dtypes(multilabel):
+    X_train, X_test, Y_train, _ = multilabel
+    for loss in ("cross_entropy", "mse"):
+        clf = NeuralNetworkClassifier((8,), loss=loss, max_iter=20, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X_train, Y_train)
+        np.testing.assert_array_equal(clf.classes_, np.arange(4))
+        predicted, proba = clf.predict(X_test), clf.predict_proba(X_test)
+        assert predicted.shape == proba.shape == (len(X_test), 4)
+        assert predicted.dtype == np.int64 and set(np.unique(predicted)) <= {0, 1}
+        assert proba.dtype == np.float64 and ((proba >= 0) & (proba <= 1)).all()
+        np.testing.assert_array_equal(predicted, (proba > 0.5).astype(int))
+        assert clf.network_.n_outputs == 4 and clf.out_activation_ == "sigmoid"
+        assert clf.predict_log_proba(X_test).shape == (len(X_test), 4)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        lambda Y: Y * 2,  # 0/2
+        lambda Y: Y + 1,  # 1/2
+        lambda Y: Y * 0.5,  # 0/0.5
+        lambda Y: np.where(Y == 1, 3, Y) + np.eye(len(Y), 4, dtype=int),  # 0/1/3
+    ],
+)
+def test_multilabel_refuses_values_other_than_0_and_1(multilabel, moons, bad):
+    X_train, _, Y_train, _ = multilabel
+    clf = NeuralNetworkClassifier((4,), max_iter=5, random_state=0)
+    with pytest.raises(ValueError, match="must hold only 0 and 1"):
+        clf.fit(X_train, bad(Y_train))
+    assert not hasattr(clf, "network_") and not hasattr(clf, "classes_")
+    fitted = NeuralNetworkClassifier((4,), max_iter=5, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted.fit(X_train, Y_train)
+    before = estimator_state(fitted)
+    with pytest.raises(ValueError, match="must hold only 0 and 1"):
+        fitted.fit(X_train, bad(Y_train))
+    assert_estimator_unchanged(fitted, before)
+
+
+def test_multilabel_saves_and_loads(multilabel, tmp_path):
+    X_train, X_test, Y_train, _ = multilabel
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NeuralNetworkClassifier((8,), max_iter=30, random_state=0).fit(X_train, Y_train)
+    path = tmp_path / "multilabel.safetensors"
+    gn.save(clf, path)
+    loaded = gn.load(path)
+    np.testing.assert_array_equal(loaded.classes_, clf.classes_)
+    np.testing.assert_array_equal(loaded.predict(X_test), clf.predict(X_test))
+    np.testing.assert_array_equal(loaded.predict_proba(X_test), clf.predict_proba(X_test))
+    assert loaded.predict(X_test).shape == (len(X_test), 4)
+    pickled = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(pickled.predict(X_test), clf.predict(X_test))
+
+
+def test_multilabel_file_says_so_and_is_validated(multilabel, tmp_path):
+    from glassnet import io
+    from glassnet.files import container
+
+    X_train, _, Y_train, _ = multilabel
+    y_multiclass = Y_train.argmax(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NeuralNetworkClassifier((8,), max_iter=5, random_state=0).fit(X_train, Y_train)
+        plain = NeuralNetworkClassifier((8,), max_iter=5, random_state=0).fit(X_train, y_multiclass)
+    path, plain_path = tmp_path / "multilabel.safetensors", tmp_path / "plain.safetensors"
+    gn.save(clf, path)
+    gn.save(plain, plain_path)
+    document, tensors = io.read_file(path)
+    assert document["estimator"]["multilabel"] is True
+    assert document["estimator"]["classes"]["values"] == [0, 1, 2, 3]
+    assert "multilabel" not in io.read_file(plain_path)[0]["estimator"]  # as older files
+    edits = {
+        "not a bool": ("multilabel", "yes", "multilabel must be true or false"),
+        "flag dropped": ("multilabel", None, "classes do not match|needs 2 classes"),
+        "labels not indices": ("classes", {"dtype": "int64", "values": [1, 2, 3, 4]}, "0 … n"),
+    }
+    for key, value, match in edits.values():
+        changed = json.loads(json.dumps(document))
+        if value is None:
+            del changed["estimator"][key]
+        else:
+            changed["estimator"][key] = value
+        doctored = tmp_path / "doctored.safetensors"
+        doctored.write_bytes(container.serialise(changed, tensors))
+        with pytest.raises(gn.ModelFileError, match=match):
+            gn.load(doctored)
+
+
+def test_multilabel_warm_start_and_partial_fit_switching_refused(multilabel):
+    X_train, _, Y_train, _ = multilabel
+    y_multiclass = Y_train.argmax(axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = NeuralNetworkClassifier((4,), max_iter=5, warm_start=True, random_state=0)
+        clf.fit(X_train, Y_train)
+        before = estimator_state(clf)
+        with pytest.raises(ValueError, match="cannot switch from multilabel to multiclass"):
+            clf.fit(X_train, y_multiclass)
+        assert_estimator_unchanged(clf, before)
+        with pytest.raises(ValueError, match="same labels as before"):
+            clf.fit(X_train, Y_train[:, :3])
+        assert_estimator_unchanged(clf, before)
+        other = NeuralNetworkClassifier((4,), max_iter=5, warm_start=True, random_state=0)
+        other.fit(X_train, y_multiclass)
+        before = estimator_state(other)
+        with pytest.raises(ValueError, match="cannot switch from multiclass to multilabel"):
+            other.fit(X_train, Y_train)
+        assert_estimator_unchanged(other, before)
+        # without warm_start a new fit may change kind
+        NeuralNetworkClassifier((4,), max_iter=5, random_state=0).fit(X_train, Y_train).fit(
+            X_train, y_multiclass
+        )
+
+
+def test_multilabel_partial_fit(multilabel):
+    X_train, X_test, Y_train, _ = multilabel
+    clf = NeuralNetworkClassifier((8,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X_train, Y_train)
+    with pytest.raises(ValueError, match="label indices"):
+        clf.partial_fit(X_train, Y_train, classes=[0, 1])
+    assert not hasattr(clf, "network_")
+    clf.partial_fit(X_train, Y_train, classes=np.arange(4))
+    clf.partial_fit(X_train[:50], Y_train[:50])
+    assert clf.predict(X_test).shape == (len(X_test), 4)
+    with pytest.raises(ValueError, match="cannot switch from multilabel to multiclass"):
+        clf.partial_fit(X_train, Y_train.argmax(axis=1))
+
+
+def test_multilabel_early_stopping(multilabel):
+    X_train, _, Y_train, _ = multilabel
+    clf = NeuralNetworkClassifier((8,), early_stopping=True, max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X_train, Y_train)
+    held_out = clf.validation_scores_
+    assert held_out and all(0 <= s <= 1 for s in held_out)
+    with pytest.raises(ValueError, match="early_stopping with a multilabel y"):
+        NeuralNetworkClassifier((8,), loss="mse", early_stopping=True).fit(X_train, Y_train)

@@ -94,3 +94,17 @@ def test_the_builder_and_the_front_ends_follow_the_same_rules():
     cli_network = build_network(settings, info, 2)
     assert [layer.weight_init for layer in cli_network.layers] == ["glorot_uniform"] * 2
     assert cli_network.layers[-1].activation.name == "softmax" and cli_network.n_outputs == 3
+
+
+def test_multilabel_rules():
+    from glassnet.model import rules as multilabel_rules
+
+    assert multilabel_rules.default_loss("multilabel") == "cross_entropy"
+    for loss in ("binary_cross_entropy", "mse"):
+        assert multilabel_rules.output_activation_for(loss, "multilabel") == "sigmoid"
+        assert multilabel_rules.n_outputs_for(loss, "multilabel", 5, 1) == 5
+        multilabel_rules.check_loss_for_task(loss, "multilabel", 5)
+    with pytest.raises(ValueError, match="sigmoid output per label"):
+        multilabel_rules.check_loss_for_task("cross_entropy", "multilabel", 5)
+    with pytest.raises(ValueError, match="for regression"):
+        multilabel_rules.check_loss_for_task("mae", "multilabel", 5)

@@ -69,6 +69,8 @@ def _model_document(model: object) -> tuple[dict, dict[str, np.ndarray]]:
         }
         if "classes" in fitted:
             section["classes"] = document.label_document(fitted["classes"])
+            if fitted.get("multilabel"):
+                section["multilabel"] = True  # classes are label indices; y is an indicator matrix
         else:
             section["n_outputs"] = fitted["n_outputs"]
         return {**container.header(kind), **body, "estimator": section}, tensors
@@ -204,6 +206,9 @@ def _build_estimator(content: dict, network: NeuralNetwork) -> Any:
     fitted: dict[str, Any] = {"n_features_in": n_features, "feature_names_in": names}
     if content["kind"] == "NeuralNetworkClassifier":
         fitted["classes"] = _build_labels(data.get("classes"))
+        multilabel = data.get("multilabel", False)  # older files are not multilabel
+        expect(isinstance(multilabel, bool), "multilabel must be true or false")
+        fitted["multilabel"] = multilabel
     else:
         fitted["n_outputs"] = read_int(data.get("n_outputs"), "n_outputs", 1, 2**31)
     cls = getattr(estimators, content["kind"])

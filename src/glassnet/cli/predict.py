@@ -99,10 +99,19 @@ def _predict(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray | None]:
         return _predict_quietly(inputs)
 
 
+def _multilabel(inputs: _Inputs) -> bool:
+    """Whether the model is a multilabel classifier (its predictions are indicator rows)."""
+    if isinstance(inputs.model, NeuralNetwork):
+        return False
+    return np.ndim(inputs.model.predict(inputs.x[:1])) == 2
+
+
 def _predict_quietly(inputs: _Inputs) -> tuple[np.ndarray, np.ndarray | None]:
     if inputs.task == "classification":
         assert inputs.classes is not None  # a classifier's inputs come with its classes
         probabilities = inputs.model.predict_proba(inputs.x)
+        if _multilabel(inputs):  # one 0/1 column per label
+            return np.asarray(inputs.model.predict(inputs.x)), probabilities
         labels = np.array([label_text(c) for c in inputs.classes], dtype=object)
         return labels[probabilities.argmax(axis=1)], probabilities
     predictions = np.asarray(inputs.model.predict(inputs.x), dtype=float)
@@ -147,6 +156,11 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     inputs = _model_inputs(args.model, args.data, args.target)
+    if inputs.task == "classification" and _multilabel(inputs):
+        raise CommandError(
+            f"{args.model} is a multilabel classifier: glassnet evaluate scores one target "
+            "column; score it in Python (its score method gives the subset accuracy)"
+        )
     predictions, probabilities = _predict(inputs)
     y_raw = inputs.y_raw
     result: dict[str, Any] = {"samples": int(inputs.x.shape[0])}

@@ -75,6 +75,10 @@ class NeuralNetworkEstimator(BaseEstimator):
     def _fitted_outputs(self) -> dict[str, Any]:
         raise NotImplementedError
 
+    def _stratify(self) -> bool:
+        """Whether early stopping's validation split is stratified on the targets."""
+        return self._task == "classification"
+
     def _restore_outputs(self, network: NeuralNetwork, fitted: dict[str, Any]) -> None:
         raise NotImplementedError
 
@@ -283,7 +287,7 @@ class NeuralNetworkEstimator(BaseEstimator):
                 *((X, targets) if sample_weight is None else (X, targets, sample_weight)),
                 fraction=params["validation_fraction"],
                 random_state=draw_seed(network.rng),
-                labels=targets if self._task == "classification" else None,
+                labels=targets if self._stratify() else None,
             )
             x_train, x_val, t_train, t_val = pieces[:4]
             w_train = pieces[4] if sample_weight is not None else None

@@ -22,6 +22,8 @@ __all__ = [
     "encode_targets",
     "guess_task",
     "infer_task",
+    "is_multilabel",
+    "labels_from_output",
     "task_of_loss",
 ]
 
@@ -98,6 +100,18 @@ def classes_from_output(output: np.ndarray) -> np.ndarray:
     if output.shape[1] == 1:
         return (output[:, 0] >= 0.5).astype(np.intp)
     return output.argmax(axis=1)
+
+
+def is_multilabel(loss: Loss, n_outputs: int) -> bool:
+    """Whether a classifier's outputs are labels of their own: a binary cross-entropy over
+    several sigmoid units (each unit one label, as in multilabel classification)."""
+    return loss.name == "binary_cross_entropy" and n_outputs > 1
+
+
+def labels_from_output(output: np.ndarray) -> np.ndarray:
+    """The indicator matrix of multilabel outputs (or targets): 1 where a unit is above 0.5,
+    as scikit-learn's ``LabelBinarizer.inverse_transform`` thresholds them."""
+    return (output > 0.5).astype(np.int64)
 
 
 def _encode_labels_for_outputs(

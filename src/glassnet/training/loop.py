@@ -22,7 +22,7 @@ import numpy as np
 
 from .. import metrics
 from .._validation import check_bool, check_int
-from ..model.targets import classes_from_output
+from ..model.targets import classes_from_output, is_multilabel, labels_from_output
 from .callbacks import Callback, EarlyStopping, History, NonFiniteLossError
 from .checkpoint import CheckpointWriter, Position, ResumePoint, RunSettings, fingerprint
 from .progress import Interrupt, Progress
@@ -185,7 +185,11 @@ def _validation_logs(
 ) -> dict[str, float]:
     loss, output = network.loss_and_output(x_val, t_val)
     logs = {"val_loss": loss}
-    if task == "classification":
+    if task == "classification" and is_multilabel(network.loss, output.shape[1]):
+        # subset accuracy: a sample counts when every one of its labels is right
+        matches = (labels_from_output(t_val) == labels_from_output(output)).all(axis=1)
+        logs["val_accuracy"] = metrics.accuracy(matches, np.ones_like(matches))
+    elif task == "classification":
         truth, predicted = classes_from_output(t_val), classes_from_output(output)
         logs["val_accuracy"] = metrics.accuracy(truth, predicted)
     else:
