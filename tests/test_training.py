@@ -7,7 +7,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.svm import SVC
 
 import glassnet as gn
-from glassnet.training import loop
+from glassnet.training import full_batch, loop
 
 
 @pytest.fixture(scope="module")
@@ -371,8 +371,7 @@ def test_lbfgs_objective_matches_backward_and_finite_differences(dtype):
         random_state=0,
         dtype=dtype,
     )
-    trainer = loop._Trainer(net, x, y, 1, None, True, None, 0, w, None, (), None, 1, None)
-    objective = trainer.objective()
+    objective = full_batch.objective(net, net.prepare(x, y, w))
     start = net.parameters.astype(np.float64)
     value, gradient = objective(start.copy())
     assert gradient.dtype == np.float64 and gradient.shape == start.shape

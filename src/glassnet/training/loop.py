@@ -16,16 +16,17 @@ import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .. import metrics
 from .._validation import check_bool, check_int
-from ..model.targets import classes_from_output, is_multilabel, labels_from_output
 from .callbacks import Callback, EarlyStopping, History, NonFiniteLossError
 from .checkpoint import CheckpointWriter, Position, ResumePoint, RunSettings, fingerprint
+from .full_batch import check as check_full_batch
+from .full_batch import minimize
 from .progress import Interrupt, Progress
+from .scores import validation_logs
 
 if TYPE_CHECKING:
     from ..model.plan import StepPlan
@@ -180,23 +181,6 @@ def _check_callbacks(callbacks: Sequence[Callback], early: EarlyStopping | None)
     return checked
 
 
-def _validation_logs(
-    network: NeuralNetwork, x_val: np.ndarray, t_val: np.ndarray, task: str
-) -> dict[str, float]:
-    loss, output = network.loss_and_output(x_val, t_val)
-    logs = {"val_loss": loss}
-    if task == "classification" and is_multilabel(network.loss, output.shape[1]):
-        # subset accuracy: a sample counts when every one of its labels is right
-        matches = (labels_from_output(t_val) == labels_from_output(output)).all(axis=1)
-        logs["val_accuracy"] = metrics.accuracy(matches, np.ones_like(matches))
-    elif task == "classification":
-        truth, predicted = classes_from_output(t_val), classes_from_output(output)
-        logs["val_accuracy"] = metrics.accuracy(truth, predicted)
-    else:
-        logs["val_r2"] = metrics.r2_score(t_val, output)
-    return logs
-
-
 def _run_steps(
     plan: StepPlan, batches: Iterable[Batch], stepper: Callable[[], None], interrupt: Interrupt
 ) -> tuple[int, float]:
@@ -236,43 +220,6 @@ def _stop_non_finite(
     )
 
 
-class _FullBatchOptimizer(Protocol):
-    """What the loop uses of an optimizer with ``full_batch`` set (``optim.optimizers.LBFGS``;
-    training does not import optim)."""
-
-    name: str
-    max_iter: int
-
-    def minimize(
-        self,
-        objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
-        start: np.ndarray,
-        callback: Callable[[np.ndarray, float], bool],
-    ) -> tuple[np.ndarray, object]: ...
-
-
-def _check_full_batch(
-    name: str,
-    early_stopping: EarlyStopping | None,
-    checkpoint: str | os.PathLike[str] | None,
-    resume: ResumePoint | None,
-) -> None:
-    """Refuse what a full-batch optimizer (L-BFGS) cannot do: its minimisation is one piece."""
-    if early_stopping is not None:
-        raise ValueError(
-            f"early_stopping is not supported with optimizer {name!r}: L-BFGS minimises the "
-            "training loss over all the data to convergence (use max_iter and tol, or a callback "
-            "that returns True)"
-        )
-    if checkpoint is not None:
-        raise ValueError(
-            f"checkpoint is not supported with optimizer {name!r}: an L-BFGS minimisation cannot "
-            "be saved and resumed part-way; save the network after training instead"
-        )
-    if resume is not None:
-        raise ValueError(f"a checkpoint cannot be resumed with optimizer {name!r}")
-
-
 class _Trainer:
     """One call of :func:`train`: everything validated in ``__init__``, changed in :meth:`run`."""
 
@@ -296,7 +243,7 @@ class _Trainer:
         network.check_loss_pairing()
         self.full_batch = bool(getattr(network.optimizer, "full_batch", False))
         if self.full_batch:
-            _check_full_batch(network.optimizer.name, early_stopping, checkpoint, resume)
+            check_full_batch(network.optimizer.name, early_stopping, checkpoint, resume)
         epochs = check_int(epochs, "epochs", minimum=1)
         batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
         shuffle = check_bool(shuffle, "shuffle")
@@ -351,7 +298,7 @@ class _Trainer:
         network, data = self.network, self.data
         network.task = data.task
         if self.full_batch:
-            return self._minimize()
+            return minimize(network, data, self.validation, self.callbacks, self.verbose)
         self._arrange_data()
         first_epoch = network.history.epochs
         target = self.settings.target_epochs
@@ -369,75 +316,6 @@ class _Trainer:
         if self.early_stopping is not None:
             self.early_stopping.restore(network)
         self._save(Position(epoch=network.history.epochs, finished=True))
-        return None
-
-    # ------------------------------------------------------------------ L-BFGS
-    def objective(self) -> Callable[[np.ndarray], tuple[float, np.ndarray]]:
-        """The function a full-batch optimizer minimises: float64 parameters → the mean
-        (weighted) loss with its L2 penalty on all the data, and its gradient (float64).
-
-        It writes the parameters into ``network.parameters`` (in the network's dtype) and runs
-        the whole data through the network's :class:`~glassnet.model.plan.StepPlan`."""
-        network, data = self.network, self.data
-        plan = network.step_plan(self.n_samples)
-        x, targets, weights = data.x, data.targets, data.sample_weight
-        parameters = network.parameters
-
-        def loss_and_gradient(flat: np.ndarray) -> tuple[float, np.ndarray]:
-            parameters[...] = flat
-            with np.errstate(over="ignore", invalid="ignore"):
-                value, _ = plan.value_and_gradients(x, targets, weights, False)
-            return float(value), network.gradients.astype(np.float64)
-
-        return loss_and_gradient
-
-    def _minimize(self) -> str | None:
-        """Train with a full-batch optimizer (L-BFGS): one minimisation over all the data, each
-        of its iterations recorded as one entry of the history."""
-        network = self.network
-        optimizer: _FullBatchOptimizer = network.optimizer  # type: ignore[assignment]
-        start = network.parameters.copy()
-        progress = Progress(self.verbose, optimizer.max_iter)
-        epoch = first_epoch = network.history.epochs
-        started = time.perf_counter()
-
-        def after_iteration(flat: np.ndarray, loss: float) -> bool:
-            nonlocal epoch, started
-            network.parameters[...] = flat
-            if not math.isfinite(loss):
-                return True  # reported after the minimisation
-            logs = {"loss": loss}
-            if self.validation is not None:
-                logs.update(_validation_logs(network, *self.validation, self.data.task))
-            logs["epoch_time"] = time.perf_counter() - started
-            network.history.append(logs)
-            progress.update(epoch, logs)
-            stop = False
-            for callback in self.callbacks:
-                stop = bool(callback(network, epoch, logs)) or stop
-            epoch += 1
-            started = time.perf_counter()
-            return stop or interrupt.requested
-
-        with Interrupt() as interrupt:
-            try:
-                flat, _ = optimizer.minimize(self.objective(), start, after_iteration)
-            finally:
-                progress.close()
-        network.parameters[...] = flat
-        loss, _ = network.loss_and_output(self.data.x, self.data.targets, self.data.sample_weight)
-        if not math.isfinite(loss):
-            network.parameters[...] = start
-            raise NonFiniteLossError(
-                f"training stopped: the loss became {loss} in L-BFGS iteration "
-                f"{epoch - first_epoch + 1}. The parameters were reset to those at the start "
-                "of the run. Standardised inputs or a different initialisation usually help."
-            )
-        if interrupt.requested:
-            return (
-                f"training interrupted (Ctrl-C) after L-BFGS iteration {epoch}; the network "
-                "keeps what it learned so far"
-            )
         return None
 
     def _arrange_data(self) -> None:
@@ -626,7 +504,7 @@ class _Trainer:
         network, weights = self.network, self.data.sample_weight
         logs = {"loss": total / (self.n_samples if weights is None else float(weights.sum()))}
         if self.validation is not None:
-            logs.update(_validation_logs(network, *self.validation, self.data.task))
+            logs.update(validation_logs(network, *self.validation, self.data.task))
         logs["epoch_time"] = time.perf_counter() - started
         network.history.append(logs)
         progress.update(epoch, logs)
