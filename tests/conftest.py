@@ -45,3 +45,20 @@ def small_classifier():
     net.add_layer(gn.Layer(2, 8, "tanh"))
     net.add_layer(gn.Layer(8, 3, "softmax"))
     return net
+
+
+def run_in_threads(work, n_threads: int) -> None:
+    """Run ``work(index)`` in ``n_threads`` threads at once and wait for all of them."""
+    import threading
+
+    start = threading.Barrier(n_threads)
+
+    def run(index):
+        start.wait()
+        work(index)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

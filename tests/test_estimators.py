@@ -16,6 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import glassnet as gn
+from conftest import run_in_threads
 from glassnet import NeuralNetworkClassifier, NeuralNetworkRegressor
 
 
@@ -481,7 +482,6 @@ def test_large_regression_targets_get_advice():
 
 
 def test_estimator_predictions_from_eight_threads_equal_serial_ones():
-    import threading
 
     x = np.random.default_rng(0).normal(size=(200, 4))
     y = (x[:, 0] + x[:, 1] > 0).astype(int)
@@ -499,11 +499,7 @@ def test_estimator_predictions_from_eight_threads_equal_serial_ones():
             ):
                 wrong.append(index)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 8)
     assert wrong == []
 
 

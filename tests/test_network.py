@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from conftest import assert_unchanged, network_state
+from conftest import assert_unchanged, network_state, run_in_threads
 
 
 def sigmoid(z):
@@ -489,7 +489,6 @@ def test_from_config_rejects_a_bad_config(edit, error, match):
 
 
 def test_inference_from_eight_threads_equals_serial_results():
-    import threading
 
     net = gn.NeuralNetwork.from_sizes(
         [4, 32, 16, 3], activation="tanh", loss="cross_entropy", random_state=0
@@ -497,26 +496,19 @@ def test_inference_from_eight_threads_equals_serial_results():
     inputs = [np.random.default_rng(i).normal(size=(7 + i, 4)) for i in range(8)]
     expected = [(net.forward(x), net.predict(x), net.predict_proba(x)) for x in inputs]
     wrong = []
-    start = threading.Barrier(8)
 
     def work(index):
-        start.wait()
         for _ in range(60):
             x = inputs[index]
             got = (net.forward(x), net.predict(x), net.predict_proba(x))
             if not all(np.array_equal(a, b) for a, b in zip(got, expected[index])):
                 wrong.append(index)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 8)
     assert wrong == []
 
 
 def test_concurrent_backward_calls_each_get_their_own_loss():
-    import threading
 
     net = gn.NeuralNetwork.from_sizes(
         [3, 8, 2], activation="relu", loss="cross_entropy", random_state=1
@@ -530,11 +522,7 @@ def test_concurrent_backward_calls_each_get_their_own_loss():
             if net.backward(*batches[index]) != expected[index]:
                 wrong.append(index)
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    run_in_threads(work, 4)
     assert wrong == []
 
 
