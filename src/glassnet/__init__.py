@@ -51,6 +51,7 @@ __all__ = [
     "resume",
     "save",
     "schedules",
+    "to_onnx",
 ]
 
 _LAZY = {
@@ -60,11 +61,21 @@ _LAZY = {
     "load": "io",
     "resume": "io",
     "ModelFileError": "io",
+    "to_onnx": "export",
 }
 
 
 #: submodules whose imports need optional packages, imported when first used as attributes
-_LAZY_MODULES = ("io", "estimators", "cli", "datasets", "experiments", "plotting", "study")
+_LAZY_MODULES = (
+    "io",
+    "estimators",
+    "cli",
+    "datasets",
+    "experiments",
+    "export",
+    "plotting",
+    "study",
+)
 
 
 def __getattr__(name: str) -> object:

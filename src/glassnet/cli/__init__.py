@@ -1,4 +1,4 @@
-"""The ``glassnet`` command: ``demo``, ``train``, ``predict``, ``evaluate`` and ``study``.
+"""The ``glassnet`` command: ``demo``, ``train``, ``predict``, ``evaluate``, ``study``, ``export``.
 
 Every error is one line on stderr and exit status 2, and leaves the outputs as they were: output
 places are checked before any work, and files are written to a staging folder and moved into

@@ -13,6 +13,7 @@ from ..model import activations, losses
 from ..optim import optimizers
 from .common import EXIT_ERROR
 from .demo import run_demo
+from .export import run_export
 from .predict import run_evaluate, run_predict
 from .study import run_study
 from .train import run_train
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_predict(commands)
     _add_evaluate(commands)
     _add_study(commands)
+    _add_export(commands)
     return parser
 
 
@@ -413,3 +415,32 @@ def _add_study(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", default="docs", help="folder for seed-study.md, seed-study.png and seed-study.json"
     )
     study.set_defaults(handler=run_study)
+
+
+def _add_export(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet export``."""
+    export = commands.add_parser(
+        "export",
+        formatter_class=_Formatter,
+        help="write a saved model as an ONNX file",
+        description=(
+            "Write a saved model (a network or an estimator) as an ONNX model that onnxruntime "
+            "and other ONNX runtimes run: input X, outputs 'variable' or 'label' and "
+            "'probabilities'. Needs the onnx package (pip install glassnet[onnx])."
+        ),
+    )
+    export.add_argument("model", help="a model file saved by glassnet")
+    export.add_argument("--to", required=True, metavar="FILE", help="the ONNX file to write")
+    export.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default=None,
+        help="what the graph computes in (default: the model's dtype)",
+    )
+    export.add_argument(
+        "--opset",
+        type=_positive_int,
+        default=None,
+        help="the ONNX operator set, 13 or newer (default: 17)",
+    )
+    export.set_defaults(handler=run_export)
