@@ -46,7 +46,7 @@ def test_grid_search_over_a_pipeline_on_digits():
     pipeline = Pipeline(
         [
             ("scale", StandardScaler()),
-            ("net", NeuralNetworkClassifier(max_iter=40, learning_rate=0.01, random_state=0)),
+            ("net", NeuralNetworkClassifier(max_iter=40, learning_rate_init=0.01, random_state=0)),
         ]
     )
     search = GridSearchCV(
@@ -66,7 +66,7 @@ def test_grid_search_over_a_pipeline_on_digits():
 def test_cross_val_score_and_clone(moons):
     x, y = moons
     estimator = NeuralNetworkClassifier(
-        hidden_layer_sizes=(16,), learning_rate=0.01, max_iter=300, random_state=0
+        hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=300, random_state=0
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -94,7 +94,10 @@ def test_attributes_after_fit(moons):
         (8, 4),
         (4, 1),
     ]  # one sigmoid unit for 2 classes
-    assert estimator.out_activation_ == "sigmoid"
+    assert estimator.out_activation_ == "logistic"  # scikit-learn's name of the sigmoid
+    assert estimator.n_outputs_ == 1 and estimator.n_layers_ == 4
+    assert estimator.t_ == 30 * 400 and estimator.loss_ == estimator.loss_curve_[-1]
+    assert estimator.best_loss_ == min(estimator.loss_curve_)
     assert estimator.hidden_activations(x).shape == (400, 4)
     assert estimator.hidden_activations(x, layer=0).shape == (400, 8)
     with pytest.raises(ValueError, match=r"layer must be an integer in \[-2, 1\]"):
@@ -107,7 +110,7 @@ def test_string_labels_and_many_classes():
     names = np.array(["cat", "dog", "emu", "fox"])
     y = names[np.argmax(x @ rng.normal(size=(3, 4)), axis=1)]
     estimator = NeuralNetworkClassifier(
-        hidden_layer_sizes=(16,), learning_rate=0.02, max_iter=150, random_state=0
+        hidden_layer_sizes=(16,), learning_rate_init=0.02, max_iter=150, random_state=0
     ).fit(x, y)
     np.testing.assert_array_equal(estimator.classes_, names)
     assert set(estimator.predict(x)) <= set(names)
@@ -115,13 +118,14 @@ def test_string_labels_and_many_classes():
     assert estimator.predict_proba(x).shape == (300, 4)
 
 
-def test_single_class_is_refused_like_scikit_learn():
-    estimator = NeuralNetworkClassifier()
-    with pytest.raises(
-        ValueError, match="at least 2 classes.*only one class: np.str_\\('a'\\)|only one class"
-    ):
-        estimator.fit(np.ones((5, 2)), ["a"] * 5)
-    assert not hasattr(estimator, "network_") and not hasattr(estimator, "classes_")
+def test_a_single_class_fits_and_is_predicted_like_scikit_learn():
+    estimator = NeuralNetworkClassifier(max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(np.arange(10.0).reshape(5, 2), ["a"] * 5)
+    np.testing.assert_array_equal(estimator.classes_, ["a"])
+    np.testing.assert_array_equal(estimator.predict(np.zeros((3, 2))), ["a", "a", "a"])
+    np.testing.assert_array_equal(estimator.predict_proba(np.zeros((3, 2))), np.ones((3, 1)))
 
 
 def test_partial_fit_n_times_equals_fit_with_max_iter_n(moons):
@@ -141,7 +145,8 @@ def test_partial_fit_n_times_equals_fit_with_max_iter_n(moons):
         incremental.partial_fit(x, y, classes=[0, 1])
     np.testing.assert_array_equal(incremental.network_.parameters, fitted.network_.parameters)
     assert incremental.loss_curve_ == fitted.loss_curve_
-    assert incremental.n_iter_ == 7
+    assert incremental.t_ == fitted.t_ == 7 * len(x)
+    assert incremental.n_iter_ == 1 and fitted.n_iter_ == 7  # as scikit-learn: this call's epochs
     assert incremental.network_.optimizer.iterations == fitted.network_.optimizer.iterations
 
 
@@ -153,8 +158,10 @@ def test_partial_fit_needs_classes_first():
     )
     assert estimator.predict_proba(np.ones((1, 2))).shape == (1, 3)
     before = estimator_state(estimator)
-    with pytest.raises(ValueError, match=r"labels \[5\] not seen before"):
+    with pytest.raises(ValueError, match=r"`y` has classes not in `self.classes_`"):
         estimator.partial_fit(np.ones((2, 2)), [0, 5])
+    with pytest.raises(ValueError, match=r"is not the same as on last call to partial_fit"):
+        estimator.partial_fit(np.ones((2, 2)), [0, 1], classes=[0, 1, 2, 3])
     assert_estimator_unchanged(estimator, before)
 
 
@@ -162,7 +169,7 @@ def test_regressor_single_and_multi_output():
     x, y = make_regression(n_samples=300, n_features=4, n_targets=2, noise=0.1, random_state=0)
     y = y / y.std(axis=0)
     estimator = NeuralNetworkRegressor(
-        hidden_layer_sizes=(32,), learning_rate=0.01, max_iter=300, random_state=0
+        hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=300, random_state=0
     )
     estimator.fit(x, y)
     assert estimator.predict(x).shape == (300, 2)
@@ -176,7 +183,7 @@ def test_early_stopping_keeps_the_best_validation_score(moons):
     x, y = moons
     estimator = NeuralNetworkClassifier(
         hidden_layer_sizes=(16,),
-        learning_rate=0.01,
+        learning_rate_init=0.01,
         max_iter=500,
         early_stopping=True,
         n_iter_no_change=5,
@@ -205,7 +212,9 @@ def test_warm_start_continues_from_the_previous_weights(moons):
         first_loss = estimator.loss_curve_[-1]
         estimator.fit(x, y)
     assert estimator.network_ is network
-    assert estimator.n_iter_ == 10 and estimator.loss_curve_[-1] < first_loss
+    # as scikit-learn: n_iter_ counts this fit's epochs; t_ and loss_curve_ go on
+    assert estimator.n_iter_ == 5 and estimator.t_ == 10 * len(x)
+    assert len(estimator.loss_curve_) == 10 and estimator.loss_curve_[-1] < first_loss
     with pytest.raises(
         ValueError, match="warm_start can only be used where `y` has the same classes"
     ):
@@ -215,10 +224,13 @@ def test_warm_start_continues_from_the_previous_weights(moons):
 def test_sample_weight_changes_the_fit(moons):
     x, y = moons
     weights = np.where(y == 1, 10.0, 0.1)
-    plain = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(x, y)
-    weighted = NeuralNetworkClassifier(hidden_layer_sizes=(4,), max_iter=20, random_state=0).fit(
-        x, y, sample_weight=weights
-    )
+    params = {"hidden_layer_sizes": (4,), "max_iter": 20, "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = NeuralNetworkClassifier(learning_rate_init=0.01, **params).fit(x, y)
+        weighted = NeuralNetworkClassifier(learning_rate_init=0.01, **params).fit(
+            x, y, sample_weight=weights
+        )
     assert weighted.predict(x).mean() > plain.predict(x).mean()
 
 
@@ -295,14 +307,23 @@ def test_fit_rejects_bad_data_and_leaves_the_estimator_unchanged(fitted, x, y, e
     [
         ({"hidden_layer_sizes": (4, 0)}, ValueError, "each of hidden_layer_sizes must be >= 1"),
         ({"hidden_layer_sizes": "wide"}, TypeError, "must be an integer"),
-        ({"solver": "newton"}, ValueError, "solver must be 'sgd', 'adam', 'adamw' or 'lbfgs'"),
+        ({"solver": "newton"}, ValueError, "solver must be one of 'adam', 'sgd', 'lbfgs', 'adamw'"),
         ({"loss": "mae"}, ValueError, "loss for NeuralNetworkClassifier must be one of"),
         ({"activation": "swish"}, ValueError, "unknown activation 'swish'"),
-        ({"learning_rate": -1}, ValueError, "learning_rate must be > 0"),
+        ({"learning_rate_init": -1}, ValueError, "learning_rate_init must be > 0"),
         ({"max_iter": 0}, ValueError, "max_iter must be >= 1"),
         ({"batch_size": 0}, ValueError, "batch_size must be >= 1"),
         ({"validation_fraction": 1.0}, ValueError, "validation_fraction must be < 1"),
-        ({"momentum": 1.5}, ValueError, "momentum must be < 1"),
+        ({"momentum": 1.5}, ValueError, "momentum must be <= 1"),
+        ({"learning_rate": 0.01}, ValueError, "learning_rate must be one of 'constant'"),
+        ({"learning_rate": "fast"}, ValueError, "got 'fast'"),
+        ({"power_t": -1}, ValueError, "power_t must be >= 0"),
+        ({"nesterovs_momentum": "yes"}, TypeError, "nesterovs_momentum must be"),
+        ({"beta_1": 1.0}, ValueError, "beta_1 must be < 1"),
+        ({"epsilon": 0.0}, ValueError, "epsilon must be > 0"),
+        ({"n_iter_no_change": 0}, ValueError, r"n_iter_no_change \(or np.inf\) must be >= 1"),
+        ({"n_iter_no_change": 2.5}, TypeError, "n_iter_no_change"),
+        ({"max_fun": 0}, ValueError, "max_fun must be >= 1"),
         ({"dtype": "int32"}, ValueError, "dtype must be 'float32' or 'float64'"),
         ({"random_state": "x"}, TypeError, "random_state must be None"),
         ({"output_activation": "relu"}, ValueError, "does not go with loss='cross_entropy'"),
@@ -454,7 +475,7 @@ def test_a_first_fit_that_diverges_leaves_the_estimator_unfitted():
         hidden_layer_sizes=(8,),
         activation="identity",
         solver="sgd",
-        learning_rate=10.0,
+        learning_rate_init=10.0,
         momentum=0.0,
         max_iter=5,
         random_state=0,
@@ -585,7 +606,7 @@ def test_lbfgs_max_fun_is_validated():
     for bad in (0, 2.5, "many"):
         with pytest.raises((ValueError, TypeError), match="max_fun"):
             NeuralNetworkClassifier(solver="lbfgs", max_fun=bad).fit(X, y)
-    with pytest.raises(ValueError, match="solver must be 'sgd', 'adam', 'adamw' or 'lbfgs'"):
+    with pytest.raises(ValueError, match="solver must be one of 'adam', 'sgd', 'lbfgs', 'adamw'"):
         NeuralNetworkClassifier(solver="newton").fit(X, y)
 
 
@@ -630,7 +651,7 @@ def test_multilabel_scores_like_mlpclassifier(multilabel):
     assert abs(subset - their_subset) < 0.08
     assert abs(hamming - their_hamming) < 0.04
     np.testing.assert_array_equal(clf.classes_, mlp.classes_)
-    assert clf.out_activation_ == "sigmoid"
+    assert clf.out_activation_ == "logistic"
     assert clf.network_.loss.name == "binary_cross_entropy"
 
 
@@ -647,7 +668,7 @@ def test_multilabel_shapes_and_dtypes(multilabel):
         assert predicted.dtype == np.int64 and set(np.unique(predicted)) <= {0, 1}
         assert proba.dtype == np.float64 and ((proba >= 0) & (proba <= 1)).all()
         np.testing.assert_array_equal(predicted, (proba > 0.5).astype(int))
-        assert clf.network_.n_outputs == 4 and clf.out_activation_ == "sigmoid"
+        assert clf.network_.n_outputs == 4 and clf.out_activation_ == "logistic"
         assert clf.predict_log_proba(X_test).shape == (len(X_test), 4)
 
 

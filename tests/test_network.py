@@ -428,14 +428,86 @@ def test_non_finite_loss_stops_training_and_keeps_finite_weights():
     assert all(np.isfinite(loss) for loss in net.history.loss)
 
 
-def test_sparse_input_gets_a_clear_error():
+@pytest.mark.parametrize("batch_size", [1, 7, None])
+@pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_sparse_x_trains_exactly_as_its_dense_copy(batch_size, shuffle, fmt):
     from scipy import sparse
 
-    net = seed_network(sizes=(2, 4, 2))
-    with pytest.raises(
-        TypeError, match=r"sparse matrix; glassnet needs a dense array: pass x.toarray\(\)"
-    ):
-        net.train(sparse.csr_matrix(X_OK), Y_OK)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 6))
+    x[x < 0.6] = 0.0  # mostly zeros
+    y = (x.sum(axis=1) > 1).astype(int)
+    dense = gn.NeuralNetwork.from_sizes(
+        [6, 5, 2],
+        activation="tanh",
+        loss="cross_entropy",
+        optimizer="adam",
+        random_state=1,
+        l2=0.01,
+    )
+    sparse_net = dense.copy()
+    dense.train(x, y, epochs=3, batch_size=batch_size, shuffle=shuffle)
+    sparse_net.train(
+        sparse.coo_matrix(x).asformat(fmt), y, epochs=3, batch_size=batch_size, shuffle=shuffle
+    )
+    np.testing.assert_allclose(sparse_net.parameters, dense.parameters, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(sparse_net.history.loss, dense.history.loss, rtol=1e-12)
+    for matrix in (sparse.csr_matrix(x), sparse.csc_array(x)):
+        np.testing.assert_allclose(dense.predict_proba(matrix), dense.predict_proba(x), rtol=1e-12)
+        np.testing.assert_allclose(dense.forward(matrix), dense.forward(x), rtol=1e-12)
+        loss, grad = dense.backward(matrix, y, return_input_gradient=True)
+        dense_loss, dense_grad = dense.backward(x, y, return_input_gradient=True)
+        assert loss == pytest.approx(dense_loss, rel=1e-12)
+        np.testing.assert_allclose(grad, dense_grad, rtol=1e-12, atol=1e-18)
+
+
+def test_sparse_x_with_lbfgs_and_float32_and_bad_values():
+    from scipy import sparse
+
+    rng = np.random.default_rng(1)
+    x = np.where(rng.random((30, 4)) < 0.5, 0.0, rng.normal(size=(30, 4)))
+    y = (x[:, 0] > 0).astype(int)
+    net = gn.NeuralNetwork.from_sizes(
+        [4, 3, 2], loss="cross_entropy", optimizer=gn.LBFGS(max_iter=15), random_state=0
+    )
+    twin = net.copy()
+    net.train(x, y)
+    twin.train(sparse.csr_matrix(x), y)
+    np.testing.assert_allclose(twin.parameters, net.parameters, rtol=1e-10, atol=1e-13)
+    small = gn.NeuralNetwork.from_sizes([4, 3, 2], loss="cross_entropy", dtype="float32")
+    small.train(sparse.csr_matrix(x), y, epochs=2)
+    assert small.parameters.dtype == np.float32
+    bad = sparse.csr_matrix(np.where(x > 1, np.nan, x))
+    before = small.parameters.copy()
+    with pytest.raises(ValueError, match="Input x contains NaN"):
+        small.train(bad, y)
+    np.testing.assert_array_equal(small.parameters, before)
+    with pytest.raises(ValueError, match="x has 3 features, but the network expects 4"):
+        small.predict(sparse.csr_matrix(x[:, :3]))
+
+
+def test_l2_scaling_batch_divides_the_penalty_by_the_batch_size_or_weight():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(12, 3)), rng.normal(size=12)
+    weights = rng.uniform(0.5, 2.0, 12)
+    scaled = gn.NeuralNetwork.from_sizes([3, 4, 1], l2=0.3, l2_scaling="batch", random_state=0)
+    constant = scaled.copy()
+    constant.l2_scaling = "constant"
+    for w, size in ((None, 12), (weights, weights.sum())):
+        constant.l2 = 0.3 / size
+        assert scaled.backward(x, y, sample_weight=w) == pytest.approx(
+            constant.backward(x, y, sample_weight=w), rel=1e-14
+        )
+        scaled_grads = scaled.gradients.copy()
+        constant.backward(x, y, sample_weight=w)
+        np.testing.assert_allclose(scaled_grads, constant.gradients, rtol=1e-13)
+    assert scaled.get_config()["l2_scaling"] == "batch"
+    assert gn.NeuralNetwork.from_config(scaled.get_config()).l2_scaling == "batch"
+    old_config = {k: v for k, v in scaled.get_config().items() if k != "l2_scaling"}
+    assert gn.NeuralNetwork.from_config(old_config).l2_scaling == "constant"  # 0.1's configs
+    with pytest.raises(ValueError, match="l2_scaling must be 'constant' or 'batch', got 'mean'"):
+        gn.NeuralNetwork(l2_scaling="mean")
 
 
 def test_from_config_is_the_inverse_of_get_config():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 import operator
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -190,6 +190,45 @@ def check_finite(array: np.ndarray, name: str) -> None:
         )
 
 
+def is_sparse(x: object) -> bool:
+    """Whether ``x`` is a SciPy sparse matrix or array (told without importing SciPy)."""
+    return type(x).__module__.startswith("scipy.sparse") and hasattr(x, "tocsr")
+
+
+def _check_sparse_x(x: Any, dtype: np.dtype, name: str, n_features: int | None) -> Any:
+    """A SciPy sparse ``x`` as a CSR matrix of ``dtype`` (the same object when it already is
+    one; other formats converted, as scikit-learn does), its stored values finite; the zeros
+    are never written out."""
+    if len(x.shape) != 2:
+        raise ValueError(f"Expected a 2D sparse matrix for {name}, got shape {x.shape} instead.")
+    _check_shape(x.shape, name, n_features)
+    if x.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain numbers, got a sparse matrix of dtype {x.dtype}")
+    with np.errstate(over="ignore"):
+        converted = x.tocsr().astype(dtype, copy=False)
+    check_finite(converted.data, name)
+    return converted
+
+
+def _check_shape(shape: tuple[int, ...], name: str, n_features: int | None) -> None:
+    n_samples, n_columns = shape
+    if n_samples == 0:
+        raise ValueError(
+            f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is "
+            f"required: {name} is empty."
+        )
+    if n_columns == 0:
+        raise ValueError(
+            f"Found array with 0 feature(s) (shape={shape}) while a minimum of 1 is "
+            f"required: {name} has no features."
+        )
+    if n_features is not None and n_columns != n_features:
+        raise ValueError(
+            f"{name} has {n_columns} features, but the network expects {n_features} "
+            f"(its first layer has n_inputs={n_features})"
+        )
+
+
 def check_x(
     x: object,
     dtype: np.dtype,
@@ -197,6 +236,9 @@ def check_x(
     n_features: int | None = None,
 ) -> np.ndarray:
     """Validate a feature matrix and return it as a C-ordered array of ``dtype``.
+
+    A SciPy sparse matrix (CSR or CSC) stays sparse: it is returned as a CSR matrix of
+    ``dtype``, which every product of the first layer takes as it is.
 
     Parameters
     ----------
@@ -213,6 +255,9 @@ def check_x(
     numpy.ndarray of shape (n_samples, n_features)
         ``x`` itself when it already had the right dtype and order, otherwise a converted copy.
     """
+    if is_sparse(x):
+        # typed as an array: the code that reads it does so through `@`, slicing and `.T`
+        return _check_sparse_x(x, dtype, name, n_features)
     array = as_numeric_array(x, name)
     if array.ndim != 2:
         hint = ""
@@ -226,22 +271,7 @@ def check_x(
             f"Expected a 2D array for {name} (n_samples, n_features), got {array.ndim}D array "
             f"of shape {shape} instead.{hint}"
         )
-    n_samples, n_columns = array.shape
-    if n_samples == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={array.shape}) while a minimum of 1 is "
-            f"required: {name} is empty."
-        )
-    if n_columns == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={array.shape}) while a minimum of 1 is "
-            f"required: {name} has no features."
-        )
-    if n_features is not None and n_columns != n_features:
-        raise ValueError(
-            f"{name} has {n_columns} features, but the network expects {n_features} "
-            f"(its first layer has n_inputs={n_features})"
-        )
+    _check_shape(array.shape, name, n_features)
     with np.errstate(over="ignore"):
         converted = np.asarray(array, dtype=dtype, order="C")
     check_finite(converted, name)

@@ -24,6 +24,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
     check_x,
+    quote,
 )
 from .metrics import accuracy
 from .model import activations, losses, targets
@@ -38,6 +39,8 @@ from .training.loop import train
 __all__ = ["NeuralNetwork", "PreparedData"]
 
 TASKS = targets.TASKS
+#: how the L2 penalty relates to a batch (see NeuralNetwork's ``l2_scaling``)
+L2_SCALINGS = ("constant", "batch")
 #: bytes of activations one prediction pass may hold; bigger inputs are predicted in chunks
 _PREDICT_BYTES = 32 * 2**20
 #: step plans kept per network: a training batch, a last batch, and a little more
@@ -78,6 +81,10 @@ class NeuralNetwork:
         Used when ``optimizer`` is a name (default: that optimizer's own default).
     l2 : float, default=0.0
         L2 penalty: ``½·l2·Σ‖W‖²`` over the weights (not the biases) is added to the loss.
+    l2_scaling : {"constant", "batch"}, default="constant"
+        ``"constant"`` adds ``½·l2·Σ‖W‖²`` to each batch's mean loss; ``"batch"`` divides it by
+        the batch's size (the sum of its sample weights), which adds ``½·l2·Σ‖W‖²`` to the
+        batch's *summed* loss before the mean: scikit-learn's MLP ``alpha``.
     task : {"classification", "regression"} or None, default=None
         None decides at the first :meth:`train`: the cross-entropies mean classification, ``mae``
         and ``huber`` regression; with ``mse``, 1-D integer targets and two or more outputs mean
@@ -105,6 +112,7 @@ class NeuralNetwork:
         optimizer: str | dict | optimizers.Optimizer = "sgd",
         learning_rate: float | None = None,
         l2: float = 0.0,
+        l2_scaling: str = "constant",
         task: str | None = None,
         random_state: int | np.random.Generator | None = None,
         dtype: str | np.dtype = "float64",
@@ -116,6 +124,9 @@ class NeuralNetwork:
         else:
             self.optimizer = optimizers.get(optimizer)
         self.l2 = check_float(l2, "l2", minimum=0.0)
+        if l2_scaling not in L2_SCALINGS:
+            raise ValueError(f"l2_scaling must be 'constant' or 'batch', got {quote(l2_scaling)}")
+        self.l2_scaling = l2_scaling
         if task is not None and task not in TASKS:
             raise ValueError(f"task must be 'classification', 'regression' or None, got {task!r}")
         self.task = task
@@ -300,14 +311,22 @@ class NeuralNetwork:
     def step_plan(self, n_samples: int) -> StepPlan:
         """The :class:`~glassnet.model.plan.StepPlan` for batches of ``n_samples``, built on
         first use and kept while the layers, their activations, the loss and ``l2`` stay."""
-        key = (n_samples, self.loss, self.l2, *(layer.activation for layer in self._layers))
+        key = (
+            n_samples,
+            self.loss,
+            self.l2,
+            self.l2_scaling,
+            *(layer.activation for layer in self._layers),
+        )
         plan = self._plans.get(key)
         if plan is None:
             if len(self._plans) >= _MAX_PLANS:
                 self._plans.clear()
             fused = self.loss.fused_activation is not None
             flat = (self._params, self._grads, self._weight_mask)
-            plan = StepPlan(self._layers, n_samples, self.loss, fused, self.l2, flat)
+            plan = StepPlan(
+                self._layers, n_samples, self.loss, fused, self.l2, flat, self.l2_scaling
+            )
             self._plans[key] = plan
         return plan
 
@@ -338,10 +357,11 @@ class NeuralNetwork:
         callers decide what those mean (see :meth:`predict_proba` and :meth:`predict`).
         """
         widest = max(layer.n_outputs for layer in self._layers)
-        chunk = max(1024, _PREDICT_BYTES // (widest * x.itemsize))
+        chunk = max(1024, _PREDICT_BYTES // (widest * x.dtype.itemsize))
         if x.shape[0] > chunk:
             pieces = [
-                self._infer(x[i : i + chunk], activate_output) for i in range(0, len(x), chunk)
+                self._infer(x[i : i + chunk], activate_output)
+                for i in range(0, x.shape[0], chunk)
             ]
             return np.concatenate(pieces)
         with np.errstate(over="ignore", invalid="ignore"):
@@ -358,7 +378,14 @@ class NeuralNetwork:
         else:
             output = self._infer(x)
             loss = self.loss.value(output, encoded, sample_weight)
-        return loss + l2_penalty(self._layers, self.l2), output
+        return loss + l2_penalty(self._layers, self.l2_for(x.shape[0], sample_weight)), output
+
+    def l2_for(self, n_samples: int, sample_weight: np.ndarray | None = None) -> float:
+        """The L2 coefficient of one batch of ``n_samples`` (with ``sample_weight``): ``l2``, or
+        ``l2`` over the batch's size with ``l2_scaling="batch"``."""
+        if self.l2_scaling == "constant" or not self.l2:
+            return self.l2
+        return self.l2 / (n_samples if sample_weight is None else float(sample_weight.sum()))
 
     # ----------------------------------------------------------------- public API
     def forward(self, x: object) -> np.ndarray:
@@ -579,6 +606,7 @@ class NeuralNetwork:
             "loss": self.loss.get_config(),
             "optimizer": self.optimizer.get_config(),
             "l2": self.l2,
+            "l2_scaling": self.l2_scaling,
             "task": self.task,
             "dtype": str(self.dtype),
         }
@@ -603,9 +631,10 @@ class NeuralNetwork:
         if not isinstance(config, dict):
             raise TypeError(f"config must be a dict, got {type(config).__name__}")
         expected = {"layers", "loss", "optimizer", "l2", "task", "dtype"}
-        if set(config) != expected:
+        if not expected <= set(config) <= expected | {"l2_scaling"}:  # older configs lack it
             raise ValueError(
-                f"config must have the keys {sorted(expected)}, got {sorted(config)!r:.200}"
+                f"config must have the keys {sorted(expected)} (and optionally 'l2_scaling'), "
+                f"got {sorted(config)!r:.200}"
             )
         if not isinstance(config["l2"], (int, float)) or isinstance(config["l2"], bool):
             raise TypeError(f"config l2 must be a number, got {config['l2']!r:.40}")
@@ -615,6 +644,7 @@ class NeuralNetwork:
             loss=losses.get(_plain_dict(config["loss"], "loss")),
             optimizer=optimizers.get(_plain_dict(config["optimizer"], "optimizer")),
             l2=config["l2"],
+            l2_scaling=config.get("l2_scaling", "constant"),
             task=config["task"],
             random_state=random_state,
             dtype=config["dtype"],

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, cast
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
@@ -19,81 +21,170 @@ __all__ = ["NeuralNetworkClassifier"]
 
 
 class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
-    """Neural-network classifier.
+    """Neural-network classifier: a drop-in replacement for scikit-learn's ``MLPClassifier``.
+
+    The parameters up to ``max_fun`` are ``MLPClassifier``'s (scikit-learn 1.9), with the same
+    names, defaults and meanings; the last five are glassnet's own.
 
     Parameters
     ----------
     hidden_layer_sizes : int or sequence of int, default=(100,)
         Units of each hidden layer (empty for none).
     activation : str, default="relu"
-        Hidden-layer activation, one of :func:`glassnet.activations.names`.
-    loss : {"cross_entropy", "mse"}, default="cross_entropy"
-        Cross-entropy uses one sigmoid unit for two classes and a softmax layer for more;
-        ``"mse"`` uses one unit per class with ``output_activation`` (sigmoid by default), as the
-        seed did. A 2-D ``y`` of 0s and 1s is a multilabel indicator matrix (as in scikit-learn's
-        ``MLPClassifier``): one sigmoid unit per label, with the binary cross-entropy (or
-        ``"mse"``); ``predict`` then returns the indicator matrix, ``predict_proba`` each
-        label's probability, and ``score`` the subset accuracy.
-    output_activation : str, optional
-        Only with ``loss="mse"``.
-    solver : {"sgd", "adam", "adamw", "lbfgs"}, default="adam"
-        ``"lbfgs"`` is SciPy's L-BFGS-B on all the data at once (as scikit-learn's): it ignores
-        ``batch_size``, ``shuffle``, ``learning_rate``, ``n_iter_no_change`` and
-        ``early_stopping``; ``partial_fit`` runs one minimisation on the batch it is given.
-    learning_rate : float, default=0.001
-    momentum : float, default=0.9
-        For ``solver="sgd"``.
-    nesterov : bool, default=True
-        Nesterov momentum for ``solver="sgd"`` (when ``momentum > 0``).
-    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
-        For Adam and AdamW.
-    weight_decay : float, default=0.01
-        For ``solver="adamw"``.
+        Hidden-layer activation: ``"identity"``, ``"logistic"``, ``"tanh"``, ``"relu"``, or
+        any other name of :func:`glassnet.activations.names` (or an activation object).
+    solver : {"adam", "sgd", "lbfgs", "adamw"}, default="adam"
+        ``"lbfgs"`` is SciPy's L-BFGS-B on all the data at once: it ignores ``batch_size``,
+        ``shuffle``, the learning rates, ``n_iter_no_change`` and ``early_stopping``, and there
+        is no ``partial_fit``. ``"adamw"`` (glassnet's) is Adam with decoupled weight decay.
     alpha : float, default=1e-4
-        L2 penalty: ``½·alpha·Σ‖W‖²`` is added to the mean batch loss.
+        L2 penalty, as scikit-learn's: ``alpha/2·Σ‖W‖²`` is added to each batch's summed loss,
+        so the mean loss carries ``alpha/(2·batch size)·Σ‖W‖²`` (the sum of the batch's sample
+        weights instead of its size when they are given).
     batch_size : int, "auto" or None, default="auto"
-        ``"auto"`` is ``min(200, n_samples)``; None the full batch.
+        ``"auto"`` is ``min(200, n_samples)``; None (glassnet's) the full batch.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        The schedule of ``solver="sgd"``: ``"invscaling"`` sets the rate to
+        ``learning_rate_init / (t_ + 1) ** power_t`` after each epoch (``t_`` counts samples);
+        ``"adaptive"`` divides it by 5 whenever the monitored quantity has not improved by
+        ``tol`` for more than ``n_iter_no_change`` epochs, and stops once it is at most 1e-6.
+    learning_rate_init : float, default=0.001
+        The step size of ``"sgd"``, ``"adam"`` and ``"adamw"``.
+    power_t : float, default=0.5
     max_iter : int, default=200
-        Epochs (passes over the data) per ``fit``; L-BFGS iterations for ``solver="lbfgs"``.
-    max_fun : int, default=15000
-        For ``solver="lbfgs"``: at most this many evaluations of the loss and its gradient.
+        Epochs per ``fit``; L-BFGS iterations for ``solver="lbfgs"``.
     shuffle : bool, default=True
+    random_state : int, RandomState, Generator or None, default=None
     tol : float, default=1e-4
-    n_iter_no_change : int, default=10
-        Training stops when the training loss (or, with ``early_stopping``, the validation
-        accuracy) has not improved by ``tol`` for this many epochs.
+    verbose : bool or int, default=False
+        Prints scikit-learn's lines (``Iteration 1, loss = ...``) to standard output.
+    warm_start : bool, default=False
+        Start from the previous ``fit``'s weights (with a fresh optimizer); the counters
+        (``t_``, ``loss_curve_``, the best scores) go on, ``n_iter_`` starts over.
+    momentum : float, default=0.9
+        For ``solver="sgd"``, in ``[0, 1]``.
+    nesterovs_momentum : bool, default=True
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop on its accuracy, and keep
+        Hold out ``validation_fraction`` of the data (stratified for two classes, as
+        scikit-learn; for more classes when every class has two samples), stop when its
+        accuracy has not improved by ``tol`` for more than ``n_iter_no_change`` epochs, and keep
         the best epoch's parameters.
     validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        For Adam and AdamW.
+    n_iter_no_change : int or np.inf, default=10
+    max_fun : int, default=15000
+        For ``solver="lbfgs"``: at most this many evaluations of the loss and its gradient.
+    loss : {"cross_entropy", "mse"}, default="cross_entropy"
+        glassnet's. Cross-entropy uses one sigmoid unit for two classes and a softmax layer
+        for more, as scikit-learn; ``"mse"`` uses one unit per class with
+        ``output_activation`` (sigmoid by default), as the seed did. A 2-D ``y`` of 0s and 1s
+        is a multilabel indicator matrix: one sigmoid unit per label; ``predict`` then returns
+        the indicator matrix, ``predict_proba`` each label's probability, and ``score`` the
+        subset accuracy.
+    output_activation : str, optional
+        glassnet's; only with ``loss="mse"``.
     weight_init : str, default="auto"
-        ``"he_uniform"`` for ReLU-like activations, ``"glorot_uniform"`` otherwise, or any name
-        of :func:`glassnet.initializers.names`.
-    random_state : int, RandomState, Generator or None, default=None
-    verbose : int or bool, default=0
-        1 shows a progress bar, 2 a line per epoch.
-    warm_start : bool, default=False
-        Reuse the weights of the previous ``fit`` (with a fresh optimizer).
-    dtype : {"float64", "float32"}, default="float64"
+        glassnet's: ``"he_uniform"`` for ReLU-like activations, ``"glorot_uniform"`` otherwise,
+        or any name of :func:`glassnet.initializers.names`.
+    weight_decay : float, default=0.01
+        glassnet's, for ``solver="adamw"``.
+    dtype : {"float32", "float64"} or None, default=None
+        glassnet's: the dtype the network computes in. None follows ``X`` as scikit-learn
+        does: float32 input trains a float32 network, anything else float64.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         For a multilabel ``y``, the label indices ``0 … n_labels − 1``.
+    loss_ : float
+        The last epoch's loss (L-BFGS: where the minimisation ended).
+    best_loss_ : float or None
+        The lowest training loss; None with ``early_stopping`` and with ``solver="lbfgs"``.
+    loss_curve_ : list of float
+        Training loss per epoch (per L-BFGS iteration), over warm starts and ``partial_fit``.
+    validation_scores_ : list of float or None
+        Validation accuracy per epoch with ``early_stopping`` (NaN for an epoch whose loss was
+        not finite, where training stopped keeping the best epoch).
+    best_validation_score_ : float or None
+    t_ : int
+        Training samples seen by the stochastic solvers.
+    coefs_, intercepts_ : list of ndarray
+        Each layer's weights and biases (views into ``network_``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         When ``X`` was a DataFrame with string column names.
-    network_ : NeuralNetwork
-    loss_curve_ : list of float
-        Training loss per epoch, over all ``fit``/``partial_fit`` calls.
-    validation_scores_ : list of float or None
-        Validation accuracy per epoch with ``early_stopping``.
-    best_validation_score_ : float or None
-    best_loss_ : float
     n_iter_ : int
-        Epochs trained; with ``solver="lbfgs"``, the L-BFGS iterations of the last ``fit``
-        (each is one entry of ``loss_curve_``).
+        Epochs (L-BFGS iterations) of the last ``fit``; 1 after ``partial_fit``.
+    n_layers_ : int
+    n_outputs_ : int
+        Output units: 1 for two classes, one per class or per label otherwise.
+    out_activation_ : str
+        ``"logistic"``, ``"softmax"`` (or the ``output_activation`` of ``loss="mse"``).
+    network_ : NeuralNetwork
+        The trained network, with every value glassnet shows.
     """
+
+    def __init__(
+        self,
+        hidden_layer_sizes: int | Sequence[int] = (100,),
+        activation: str | activations.Activation = "relu",
+        *,
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: int | str | None = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: int | np.random.RandomState | np.random.Generator | None = None,
+        tol: float = 1e-4,
+        verbose: bool | int = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: int | float = 10,
+        max_fun: int = 15000,
+        loss: str = "cross_entropy",
+        output_activation: str | activations.Activation | None = None,
+        weight_init: str = "sklearn",
+        weight_decay: float = 0.01,
+        dtype: str | None = None,
+    ) -> None:
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.loss = loss
+        self.output_activation = output_activation
+        self.weight_init = weight_init
+        self.weight_decay = weight_decay
+        self.dtype = dtype
 
     # public as glassnet.estimators.NeuralNetworkClassifier (pickles and reprs name that path)
     __module__ = "glassnet.estimators"
@@ -115,7 +206,7 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         loss = self._default_loss() if self.loss is None else self.loss
         # scikit-learn's convention: two classes are told apart by one sigmoid unit, and each
         # label of a multilabel target by a sigmoid unit of its own
-        if loss == "cross_entropy" and (self._is_multilabel() or len(self.classes_) == 2):
+        if loss == "cross_entropy" and (self._is_multilabel() or len(self.classes_) <= 2):
             return "binary_cross_entropy"
         return loss
 
@@ -151,14 +242,20 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
             )
         return y.astype(np.float64)
 
-    def _prepare_targets(self, y: np.ndarray, classes: object, continuing: bool) -> np.ndarray:
+    def _prepare_targets(
+        self, y: np.ndarray, classes: object, continuing: bool, incremental: bool
+    ) -> np.ndarray:
+        """Class indices (or the indicator matrix) to train on; sets ``classes_``.
+
+        As scikit-learn: a first ``partial_fit`` takes its classes from ``classes``, a later
+        one must not change them and may only hold labels among them; a warm-started ``fit``
+        needs exactly the previous classes."""
         if sp.issparse(y):  # a sparse indicator matrix
             y = np.asarray(cast(Any, y).toarray())
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         multilabel = y.ndim == 2
-        warm = self.warm_start and hasattr(self, "network_") and hasattr(self, "classes_")
-        if (continuing or warm) and multilabel != self._is_multilabel():
+        if continuing and multilabel != self._is_multilabel():
             before, now = (
                 ("multiclass", "multilabel") if multilabel else ("multilabel", "multiclass")
             )
@@ -166,44 +263,48 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
                 f"warm_start/partial_fit cannot switch from {before} to {now} targets: the "
                 f"previous fit had {before} y, this y is {now}; fit anew (warm_start=False)"
             )
+        if continuing and incremental and classes is not None:
+            if not np.array_equal(np.unique(np.asarray(classes)), self.classes_):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to partial_fit, "
+                    f"was: {self.classes_!r}"
+                )
         if multilabel:
-            return self._prepare_multilabel(y, classes, continuing or warm)
+            return self._prepare_multilabel(y, classes, continuing, incremental)
         check_classification_targets(y)
         if continuing:
-            known = self.classes_
-            unknown = np.setdiff1d(np.unique(y), known)
-            if unknown.size:
+            found = np.unique(y)
+            if incremental:
+                if np.setdiff1d(found, self.classes_).size:
+                    raise ValueError(
+                        f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                        f"{self.classes_}. 'y' has {found}."
+                    )
+            elif not np.array_equal(found, self.classes_):
                 raise ValueError(
-                    f"y contains labels {unknown.tolist()} not seen before "
-                    f"(classes_ = {known.tolist()})"
+                    f"warm_start can only be used where `y` has the same classes as in the "
+                    f"previous call to fit. Previously got {self.classes_}, `y` has {found}"
                 )
-            return encode_labels(y, known)[1]
-        found = None if classes is None else np.unique(np.asarray(classes))
+            return encode_labels(y, self.classes_)[1]
+        given = None if classes is None else np.unique(np.asarray(classes))
         try:
-            found, indices = encode_labels(y, found)
-        except ValueError as error:  # labels outside `classes`
-            raise ValueError(f"{error} (classes={found.tolist()})") from None  # type: ignore[union-attr]
-        if found.size < 2:
-            raise ValueError(
-                f"NeuralNetworkClassifier needs samples of at least 2 classes in the data, but "
-                f"the data contains only one class: {found[0]!r}"
-            )
-        if warm and not np.array_equal(found, self.classes_):
-            raise ValueError(
-                f"warm_start can only be used where `y` has the same classes as in the previous "
-                f"call to fit. Previously got {self.classes_}, `y` has {found}"
-            )
-        self.classes_ = found
+            found, indices = encode_labels(y, given)
+        except ValueError as error:  # labels outside `classes` (only when they are given)
+            raise ValueError(f"{error} (classes={np.asarray(given).tolist()})") from None
+        self.classes_ = found  # a single class trains as scikit-learn's: predict returns it
         self._multilabel = False
         return indices
 
-    def _prepare_multilabel(self, y: np.ndarray, classes: object, keep: bool) -> np.ndarray:
+    def _prepare_multilabel(
+        self, y: np.ndarray, classes: object, continuing: bool, incremental: bool
+    ) -> np.ndarray:
         """The indicator matrix ``y`` as training targets; ``classes_`` is the label indices,
         as scikit-learn's ``LabelBinarizer`` sets it. ``classes`` (``partial_fit``'s first
-        call) must be those indices."""
+        call) must be those indices. A label column that never changes cannot be learned:
+        ``fit`` refuses it (``partial_fit``'s batches may hold one)."""
         targets = self._check_multilabel_y(y)
         found = np.arange(y.shape[1])
-        if keep and not np.array_equal(found, self.classes_):
+        if continuing and not np.array_equal(found, self.classes_):
             raise ValueError(
                 f"warm_start/partial_fit needs the same labels as before: the previous y had "
                 f"{len(self.classes_)} label columns, this y has {len(found)}"
@@ -213,6 +314,15 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
                 f"for a multilabel y, classes must be the label indices 0 … {len(found) - 1} "
                 f"(one per column of y), got {np.asarray(classes).tolist()}"
             )
+        if not incremental and y.shape[0] > 1:
+            constant = np.flatnonzero((targets == targets[0]).all(axis=0))
+            if constant.size:
+                column = int(constant[0])
+                raise ValueError(
+                    f"y is a multilabel indicator matrix whose label column {column} is "
+                    f"constant (all {int(targets[0, column])}): a label that never changes "
+                    "cannot be learned; drop that column"
+                )
         loss = self._default_loss() if self.loss is None else self.loss
         if self.early_stopping and self.solver != "lbfgs" and loss != "cross_entropy":
             raise ValueError(
@@ -223,8 +333,21 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         self._multilabel = True
         return targets
 
-    def _stratify(self) -> bool:
-        return not self._is_multilabel()  # as scikit-learn, no stratified split for multilabel
+    def _stratify(self, targets: np.ndarray) -> np.ndarray | None:
+        """Two classes: stratified on the labels as scikit-learn (which raises when a class has
+        a single sample); more: stratified when every class has two samples and both parts
+        have room for every class (scikit-learn does not stratify them); multilabel: not."""
+        if self._is_multilabel():
+            return None
+        if len(self.classes_) <= 2:
+            return (targets == 1).reshape(-1, 1)  # scikit-learn's binarised y: "True"/"False"
+        counts = np.bincount(targets, minlength=len(self.classes_))
+        n_held_out = int(np.ceil(self.validation_fraction * len(targets)))
+        room = min(n_held_out, len(targets) - n_held_out)
+        return targets if counts.min() >= 2 and len(counts) <= room else None
+
+    def _validation_score(self, x: Any, targets: np.ndarray, weights: np.ndarray | None) -> float:
+        return self._classifier_score(x, targets, weights, self._is_multilabel())
 
     def _fitted_outputs(self) -> dict[str, Any]:
         return {"classes": self.classes_, "multilabel": self._is_multilabel()}
@@ -242,6 +365,7 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         if network.task != "classification":
             raise ValueError("a classifier's network must do classification")
 
+    @available_if(NeuralNetworkEstimator._check_solver)
     def partial_fit(
         self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None
     ) -> NeuralNetworkClassifier:
@@ -265,6 +389,8 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         X = self._validated_x(X)
         if self._is_multilabel():
             return np.clip(self.network_.predict_output(X), 0.0, 1.0)
+        if len(self.classes_) == 1:  # fitted on a single class: it is certain
+            return np.ones((X.shape[0], 1))
         return self.network_.class_probabilities(X)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:

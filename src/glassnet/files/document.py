@@ -101,8 +101,12 @@ def network_config(document: dict) -> tuple[dict[str, Any], np.dtype]:
     """The document's network configuration, its structure checked, and its dtype."""
     config = read_dict(document.get("network"), "the file has no 'network' configuration")
     expect(
-        set(config) == NETWORK_KEYS,
+        NETWORK_KEYS <= set(config) <= NETWORK_KEYS | {"l2_scaling"},  # 0.1's files lack it
         f"the network configuration has unexpected keys {sorted(config)!r:.200}",
+    )
+    expect(
+        config.get("l2_scaling", "constant") in ("constant", "batch"),
+        "l2_scaling must be 'constant' or 'batch'",
     )
     layers = config["layers"]
     expect(

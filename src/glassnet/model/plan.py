@@ -170,6 +170,9 @@ class StepPlan:
     flat : tuple (parameters, gradients, weight_mask), optional
         The network's flat vectors (``weight_mask`` is 1 where a weight is and 0 where a bias
         is); needed when ``l2`` is not 0.
+    l2_scaling : {"constant", "batch"}
+        With ``"batch"``, ``l2`` is divided by the batch's size (the sum of its sample weights)
+        at every step: scikit-learn's ``alpha``.
     """
 
     def __init__(
@@ -180,11 +183,13 @@ class StepPlan:
         fused: bool = False,
         l2: float = 0.0,
         flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+        l2_scaling: str = "constant",
     ) -> None:
         self.n_samples = n_samples
         self.loss = loss
         self.fused = fused
         self.l2 = l2
+        self.l2_by_batch = l2_scaling == "batch"
         self.layers = tuple(layers)
         #: the activations the plan was built with (a layer's may be replaced later)
         self.activations = tuple(layer.activation for layer in layers)
@@ -227,7 +232,7 @@ class StepPlan:
         h = x
         for step in self.hidden:
             if h is x and x.shape[1] == step.n_inputs:  # an input without the ones column
-                dot(x, step.weights, step.z)
+                _input_product(x, step.weights, step.z)
                 step.z += step.bias_row
             else:
                 dot(h, step.packed, step.z)
@@ -237,7 +242,7 @@ class StepPlan:
             derivative(values, into)
         top = self.top
         if h is x and x.shape[1] == top.n_inputs:
-            dot(x, top.weights, top_z)
+            _input_product(x, top.weights, top_z)
             top_z += top.bias_row
         else:
             dot(h, top.packed, top_z)
@@ -275,7 +280,7 @@ class StepPlan:
             saved = top.z if self.top_keeps_z else output_rows
             dz = top.backward(self.loss_grad, saved, top.dz)
         self.backward(dz, x_t)
-        return self.add_l2() if self.l2 else 0.0
+        return self.add_l2(weight) if self.l2 else 0.0
 
     def value_and_gradients(
         self, x: np.ndarray, target: np.ndarray, weight: np.ndarray | None, input_gradient: bool
@@ -293,7 +298,7 @@ class StepPlan:
             dz = top.backward(self.loss_grad, top.saved, top.dz)
         grad_input = self.backward(dz, x.T, input_gradient)
         if self.l2:
-            value += self.add_l2()
+            value += self.add_l2(weight)
         return value, grad_input
 
     # ------------------------------------------------------------------ backward
@@ -313,7 +318,7 @@ class StepPlan:
             dz = below.backward(g, below.saved, below.dz)
         first = self.first
         if x_t.shape[0] == first.n_inputs:  # an input without the ones column
-            dot(x_t, dz, first.grad_weights)
+            _input_product(x_t, dz, first.grad_weights)
             if dz.shape[0] == 1:
                 np.copyto(first.grad_bias, dz[0])
             else:
@@ -331,17 +336,31 @@ class StepPlan:
         dz = top.backward(grad_output, top.saved, top.dz)
         return self.backward(dz, x.T, input_gradient=True)  # type: ignore[return-value]
 
-    def add_l2(self) -> float:
+    def add_l2(self, weight: np.ndarray | None = None) -> float:
         """Add the L2 penalty's gradient ``l2·W`` (0 for biases) to the gradients; return the
-        penalty ``½·l2·Σ‖W‖²`` of the current parameters."""
+        penalty ``½·l2·Σ‖W‖²`` of the current parameters. With ``l2_scaling="batch"``, ``l2``
+        is first divided by the batch's size, or by the sum of its sample weights ``weight``."""
         if self._l2_arrays is None:
             return 0.0
         parameters, gradients, weight_mask, scratch = self._l2_arrays
-        penalty = l2_penalty(self.layers, self.l2)
+        l2 = self.l2
+        if self.l2_by_batch:
+            l2 /= self.n_samples if weight is None else float(weight.sum())
+        penalty = l2_penalty(self.layers, l2)
         np.multiply(parameters, weight_mask, scratch)
-        scratch *= self.l2
+        scratch *= l2
         gradients += scratch
         return penalty
+
+
+def _input_product(x: np.ndarray, matrix: np.ndarray, out: np.ndarray) -> None:
+    """``out = x @ matrix`` for the data as the user gave it: an array, or a SciPy sparse
+    matrix (the first layer's products on a sparse batch, ``x @ W`` forward and ``x.T @ dz``
+    backward, without writing its zeros out)."""
+    if x.__class__ is np.ndarray:
+        dot(x, matrix, out)
+    else:
+        np.copyto(out, x @ matrix)
 
 
 def l2_penalty(layers: Sequence[Layer], l2: float) -> float:
@@ -359,7 +378,7 @@ def infer(layers: Sequence[Layer], x: np.ndarray, activate_output: bool = True) 
     """
     last = len(layers) - 1
     for index, layer in enumerate(layers):
-        z = dot(x, layer.weights)
+        z = dot(x, layer.weights) if x.__class__ is np.ndarray else np.asarray(x @ layer.weights)
         z += layer.bias
         if index < last or activate_output:
             z = layer.activation.forward(z, z)

@@ -84,5 +84,9 @@ def check_loss_for_task(
         raise ValueError(f"{label} is for classification, but the task is regression")
     if task == "classification" and resolved.for_classification is False:
         raise ValueError(f"{label} is for regression, but the task is classification")
-    if resolved.name == "binary_cross_entropy" and task == "classification" and n_classes != 2:
+    if (
+        resolved.name == "binary_cross_entropy"
+        and task == "classification"
+        and n_classes not in (1, 2)
+    ):  # (one class: a scikit-learn classifier fitted on a single label)
         raise ValueError(f"{label} needs 2 classes; the target has {n_classes}")

@@ -234,7 +234,7 @@ class SGD(Optimizer):
     ----------
     learning_rate : float or Schedule, default=0.01
     momentum : float, default=0.0
-        In ``[0, 1)``.
+        In ``[0, 1]`` (as scikit-learn's MLP; 1 never forgets a step).
     nesterov : bool, default=False
         Use Nesterov's accelerated gradient (needs ``momentum > 0``).
     """
@@ -248,9 +248,7 @@ class SGD(Optimizer):
         nesterov: bool = False,
     ) -> None:
         super().__init__(learning_rate)
-        self.momentum = check_float(
-            momentum, "momentum", minimum=0.0, maximum=1.0, include_maximum=False
-        )
+        self.momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0)
         self.nesterov = check_bool(nesterov, "nesterov")
         if self.nesterov and self.momentum == 0.0:
             raise ValueError("nesterov=True needs momentum > 0, got momentum=0.0")
@@ -417,6 +415,8 @@ class LBFGSOutcome(NamedTuple):
     n_fun: int
     status: int
     message: str
+    #: the objective where the minimisation ended
+    loss: float = math.nan
 
     @property
     def converged(self) -> bool:
@@ -527,7 +527,9 @@ class LBFGS(Optimizer):
         )
         status = STOPPED if stopped else int(result.status)
         message = result.message if isinstance(result.message, str) else str(result.message)
-        self.outcome = LBFGSOutcome(int(result.nit), int(result.nfev), status, message)
+        self.outcome = LBFGSOutcome(
+            int(result.nit), int(result.nfev), status, message, float(result.fun)
+        )
         self.iterations += self.outcome.n_iter
         return np.asarray(result.x), self.outcome
 

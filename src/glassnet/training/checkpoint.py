@@ -103,9 +103,14 @@ def fingerprint(*arrays: np.ndarray | None) -> str:
     """A SHA-256 of the arrays' dtypes, shapes and bytes."""
     digest = hashlib.sha256()
     for array in arrays:
-        if array is not None:
-            digest.update(f"{array.dtype.str}{array.shape}".encode())
+        if array is None:
+            continue
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        if array.__class__ is np.ndarray:
             digest.update(np.ascontiguousarray(array).tobytes())
+        else:  # a sparse CSR matrix (see _validation.check_x): its three arrays
+            for part in (array.indptr, array.indices, array.data):  # type: ignore[attr-defined]
+                digest.update(np.ascontiguousarray(part).tobytes())
     return digest.hexdigest()
 
 

@@ -192,7 +192,7 @@ def _run_steps(
     for steps, (inputs, inputs_t, target, weight, output_rows) in enumerate(batches, 1):  # noqa: B007
         batch_penalty = train_step(inputs, inputs_t, target, weight, output_rows)
         if batch_penalty:
-            penalty += batch_penalty * (len(inputs) if weight is None else float(weight.sum()))
+            penalty += batch_penalty * (inputs.shape[0] if weight is None else float(weight.sum()))
         stepper()
         if interrupt.requested:
             break
@@ -323,12 +323,16 @@ class _Trainer:
         first layer's bias into its matrix product) when a copy fits in memory, else the data
         as they are (gathered batch by batch when shuffled)."""
         x = self.data.x
-        self.copy_per_epoch = (x.nbytes + self.data.targets.nbytes) <= _EPOCH_COPY_LIMIT
+        #: a SciPy sparse x (CSR) is sliced batch by batch and never written out densely
+        self.sparse = x.__class__ is not np.ndarray
+        self.copy_per_epoch = (
+            not self.sparse and (x.nbytes + self.data.targets.nbytes) <= _EPOCH_COPY_LIMIT
+        )
         self.x_source = x
         if self.copy_per_epoch:
             self.x_source = np.ones((x.shape[0], x.shape[1] + 1), x.dtype)
             self.x_source[:, : x.shape[1]] = x
-        elif self.shuffle:
+        elif self.shuffle and not self.sparse:
             self.x_buffer = np.empty((self.batch, x.shape[1]), x.dtype)
         self.outputs = np.empty_like(self.data.targets)
         loss = self.network.loss
@@ -429,6 +433,8 @@ class _Trainer:
     ) -> Iterable[Batch]:
         """Batches ``first … stop − 1`` of the epoch: views of ``x_epoch``, made in one go, or
         rows of the data gathered into a reused buffer when the epoch was not copied."""
+        if self.sparse:
+            return self._sparse_batches(order, targets, weights, first, stop)
         if x_epoch is None:
             return self._gathered(order, targets, weights, first, stop)  # type: ignore[arg-type]
         batch = self.batch
@@ -457,6 +463,24 @@ class _Trainer:
             index = order[start:end]
             out = self.x_buffer[: len(index)]
             inputs = np.take(self.data.x, index, axis=0, out=out, mode="clip")
+            sample_weights = None if weights is None else weights[start:end]
+            yield inputs, inputs.T, targets[start:end], sample_weights, self.outputs[start:end]
+
+    def _sparse_batches(
+        self,
+        order: np.ndarray | None,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        first: int,
+        stop: int,
+    ) -> Iterator[Batch]:
+        """Batches of a sparse x: its rows sliced (or picked in ``order``) as small CSR
+        matrices, which the plan's first layer multiplies as they are."""
+        x = self.data.x
+        for number in range(first, stop):
+            start = number * self.batch
+            end = min(start + self.batch, self.n_samples)
+            inputs = x[start:end] if order is None else x[order[start:end]]
             sample_weights = None if weights is None else weights[start:end]
             yield inputs, inputs.T, targets[start:end], sample_weights, self.outputs[start:end]
 
