@@ -798,3 +798,47 @@ def test_multilabel_early_stopping(multilabel):
     assert held_out and all(0 <= s <= 1 for s in held_out)
     with pytest.raises(ValueError, match="early_stopping with a multilabel y"):
         NeuralNetworkClassifier((8,), loss="mse", early_stopping=True).fit(X_train, Y_train)
+
+
+@pytest.mark.parametrize(
+    ("y", "match"),
+    [
+        (np.array([[0, 1], [1, 1], [0, 1], [1, 1]]), "label column 1 is constant"),
+        (np.array([[0, 2], [1, 0], [0, 1], [1, 0]]), "must hold only 0 and 1"),
+    ],
+)
+def test_bad_multilabel_targets_are_refused_and_change_nothing(fitted, y, match):
+    x = np.arange(8.0).reshape(4, 2)
+    before = estimator_state(fitted)
+    with pytest.raises(ValueError, match=match):
+        fitted.fit(x, y)
+    assert_estimator_unchanged(fitted, before)
+
+
+def test_partial_fit_is_only_for_the_stochastic_solvers_and_not_with_early_stopping(moons):
+    x, y = moons
+    assert not hasattr(NeuralNetworkClassifier(solver="lbfgs"), "partial_fit")
+    assert not hasattr(NeuralNetworkRegressor(solver="lbfgs"), "partial_fit")
+    estimator = NeuralNetworkClassifier(early_stopping=True, max_iter=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y)
+    before = estimator_state(estimator)
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping=True"):
+        estimator.partial_fit(x, y)
+    assert_estimator_unchanged(estimator, before)
+    assert estimator.best_loss_ is None and len(estimator.validation_scores_) == 3
+
+
+def test_verbose_prints_scikit_learn_s_lines(capsys, moons):
+    x, y = moons
+    estimator = NeuralNetworkClassifier(max_iter=2, verbose=True, early_stopping=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        estimator.fit(x, y)
+    out, err = capsys.readouterr()
+    assert out.splitlines()[:2] == [
+        f"Iteration 1, loss = {estimator.loss_curve_[0]:.8f}",
+        f"Validation score: {estimator.validation_scores_[0]:f}",
+    ]
+    assert err == ""

@@ -7,6 +7,7 @@ import struct
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -667,9 +668,10 @@ def test_files_saved_before_the_single_compute_path_load_and_predict_the_same():
     folder = Path(__file__).parent / "data" / "saved_before"
     expected = np.load(folder / "predictions.npz")
     probe = expected["probe"]
-    network = gn.load(folder / "network.safetensors")
-    classifier = gn.load(folder / "classifier.safetensors")
-    regressor = gn.load(folder / "regressor.safetensors")
+    with pytest.warns(UserWarning, match="saved by glassnet 0.1.0 and is loaded by glassnet"):
+        network = gn.load(folder / "network.safetensors")
+        classifier = gn.load(folder / "classifier.safetensors")
+        regressor = gn.load(folder / "regressor.safetensors")
     np.testing.assert_array_equal(network.predict_proba(probe), expected["network"])
     np.testing.assert_array_equal(classifier.predict_proba(probe), expected["classifier"])
     np.testing.assert_array_equal(
@@ -678,6 +680,17 @@ def test_files_saved_before_the_single_compute_path_load_and_predict_the_same():
     np.testing.assert_array_equal(regressor.predict(probe), expected["regressor"])
     network.train(probe, (probe[:, 0] > 0).astype(int), epochs=1)  # and they keep training
     assert network.history.epochs == 6
+    # glassnet 0.1's estimator parameters are migrated to scikit-learn's names (issue 18)
+    params = classifier.get_params()
+    assert params["learning_rate"] == "constant" and params["learning_rate_init"] == 0.001
+    assert params["nesterovs_momentum"] is True and "nesterov" not in params
+    assert regressor.get_params()["learning_rate_init"] == 0.001
+    assert classifier.n_iter_ == len(classifier.loss_curve_) == 10  # rebuilt from the history
+    assert classifier.out_activation_ == "logistic"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.partial_fit(probe, classifier.predict(probe))
+    assert classifier.t_ == len(probe) and len(classifier.loss_curve_) == 11
 
 
 # ------------------------------------------------------------------ what saving replaces
