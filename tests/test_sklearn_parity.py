@@ -150,3 +150,46 @@ def test_sparse_x_with_nan_is_refused_and_changes_nothing():
     with pytest.raises(ValueError, match="Input X contains NaN"):
         estimator.fit(x, [0, 1, 0])
     assert not hasattr(estimator, "network_")
+
+
+# ------------------------------------------------ code written for scikit-learn's MLP, unchanged
+def _docstring_examples(classifier_class, regressor_class):
+    """The examples of MLPClassifier's and MLPRegressor's docstrings and a user's model
+    selection script, written against whichever classes are passed in."""
+    from sklearn.model_selection import cross_val_score, train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    x, y = make_classification(n_samples=100, random_state=1)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, stratify=y, random_state=1)
+    clf = classifier_class(random_state=1, max_iter=300).fit(x_train, y_train)
+    assert clf.predict_proba(x_test[:1]).shape == (1, 2)
+    assert clf.predict(x_test[:5, :]).shape == (5,)
+    scores = {"classifier": clf.score(x_test, y_test)}
+    x, y = make_regression(n_samples=200, n_features=20, random_state=1)
+    x_train, x_test, y_train, y_test = train_test_split(x, y, random_state=1)
+    regr = regressor_class(random_state=1, max_iter=2000, tol=0.1)
+    regr.fit(x_train, y_train)
+    assert regr.predict(x_test[:2]).shape == (2,)
+    scores["regressor"] = regr.score(x_test, y_test)
+    x, y = make_classification(
+        n_samples=300, n_features=10, n_classes=3, n_informative=6, random_state=0
+    )
+    model = make_pipeline(
+        StandardScaler(),
+        classifier_class(
+            hidden_layer_sizes=(20,), solver="lbfgs", alpha=1e-3, max_iter=500, random_state=0
+        ),
+    )
+    scores["lbfgs pipeline"] = cross_val_score(model, x, y, cv=3).mean()
+    return scores
+
+
+def test_scikit_learn_s_examples_run_unchanged_and_score_alike():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = _docstring_examples(NeuralNetworkClassifier, NeuralNetworkRegressor)
+        theirs = _docstring_examples(MLPClassifier, MLPRegressor)
+    print("scores, glassnet vs scikit-learn:", ours, theirs)
+    for name, score in theirs.items():
+        assert ours[name] == pytest.approx(score, abs=0.05), name
