@@ -171,7 +171,7 @@ def test_multilabel_classifier():
 def test_regressors(loss, n_targets):
     x, score = _data()
     y = np.exp(score / 4) if loss == "poisson" else np.column_stack([score, -score][:n_targets])
-    regressor = NeuralNetworkRegressor((6,), "softplus", loss=loss, max_iter=5, random_state=0)
+    regressor = NeuralNetworkRegressor(loss, (6,), "softplus", max_iter=5, random_state=0)
     _quietly_fitted(regressor, x, y[:, 0] if n_targets == 1 and y.ndim == 2 else y)
     result = run(to_onnx(regressor), x)
     assert list(result) == ["variable"] and result["variable"].shape == (60, n_targets)
@@ -264,7 +264,8 @@ def test_skl2onnx_converts_a_pipeline(kind):
         estimator = NeuralNetworkClassifier((6,), max_iter=5, random_state=0)
         y = np.array(["low", "mid", "high"])[np.digitize(score, [-1, 1])]
     else:
-        estimator, y = NeuralNetworkRegressor((6,), max_iter=5, random_state=0), score
+        estimator = NeuralNetworkRegressor(hidden_layer_sizes=(6,), max_iter=5, random_state=0)
+        y = score
     pipeline = _quietly_fitted(make_pipeline(StandardScaler(), estimator), x, y)
     options = {id(estimator): {"zipmap": False}} if kind == "classifier" else None
     proto = skl2onnx.to_onnx(pipeline, x[:1], options=options)
