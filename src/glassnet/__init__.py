@@ -9,7 +9,8 @@ The package, from the bottom up (``docs/architecture.md`` has the picture):
 * ``glassnet.network``: :class:`NeuralNetwork`, which puts them together;
 * ``glassnet.files`` and ``glassnet.io``: model files, and saving, loading and resuming;
 * front ends: ``glassnet.estimators`` (scikit-learn), ``glassnet.cli`` (the ``glassnet``
-  command), ``glassnet.experiments`` and ``glassnet.study``; pictures in ``glassnet.plotting``.
+  command), ``glassnet.experiments`` and ``glassnet.study``; pictures in ``glassnet.plotting`` and
+  ``glassnet.pictures``; ``glassnet.diagnose`` explains a run a ``Monitor`` recorded.
 
 The core needs NumPy only. The scikit-learn estimators, model files, plots and progress bars use
 optional dependencies (``pip install glassnet[all]``) and are imported when first used.
@@ -27,6 +28,7 @@ from .network import NeuralNetwork
 from .optim import optimizers, schedules
 from .optim.optimizers import LBFGS, SGD, Adam, AdamW
 from .training.callbacks import EarlyStopping, History, NonFiniteLossError
+from .training.monitor import Monitor
 
 __all__ = [
     "LBFGS",
@@ -37,12 +39,14 @@ __all__ = [
     "History",
     "Layer",
     "ModelFileError",
+    "Monitor",
     "NeuralNetwork",
     "NeuralNetworkClassifier",
     "NeuralNetworkRegressor",
     "NonFiniteLossError",
     "__version__",
     "activations",
+    "diagnose",
     "gradcheck",
     "initializers",
     "load",
@@ -62,6 +66,7 @@ _LAZY = {
     "resume": "io",
     "ModelFileError": "io",
     "to_onnx": "export",
+    "diagnose": "diagnosis",
 }
 
 
@@ -74,6 +79,7 @@ _LAZY_MODULES = (
     "experiments",
     "export",
     "plotting",
+    "pictures",
     "study",
 )
 

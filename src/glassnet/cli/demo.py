@@ -12,6 +12,7 @@ import numpy as np
 from .. import experiments, plotting
 from ..io import save
 from ..network import NeuralNetwork
+from ..training.monitor import Monitor
 from .common import (
     EXIT_INTERRUPTED,
     say,
@@ -31,7 +32,23 @@ _OUTPUTS = (
     "model.safetensors",
     "metrics.json",
     "history.csv",
+    "monitor.json",
+    "monitor.csv",
+    "neurons.png",
+    "network.png",
+    "dynamics.png",
+    "training.gif",
 )
+
+#: frames of training.gif: denser early, where the loss moves fastest
+_FRAMES = 40
+
+
+def snapshot_epochs(epochs: int, frames: int = _FRAMES) -> list[int]:
+    """Epoch numbers for the animation's frames: half spaced geometrically, half evenly."""
+    early = np.geomspace(1, epochs, frames // 2)
+    even = np.linspace(1, epochs, frames - frames // 2)
+    return sorted({round(float(e)) for e in np.concatenate([early, even])})
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -57,6 +74,8 @@ def run_demo(args: argparse.Namespace) -> int:
             os.path.join(stage, "data.png"),
             title=f"moons: the {len(y_train)} training samples",
         )
+        monitor = Monitor(x_train, y_train, snapshot_epochs=snapshot_epochs(args.epochs))
+        monitor.snapshot(network, 0)
         started = time.perf_counter()
         interrupted = train_quietly(
             network,
@@ -67,20 +86,20 @@ def run_demo(args: argparse.Namespace) -> int:
             shuffle=False,
             validation_data=(x_test, y_test),
             verbose=0 if args.quiet else 1,
+            callbacks=[monitor],
         )
         seconds = time.perf_counter() - started
         accuracy, final_loss, stalled = _report(network, x_test, y_test, seconds)
+        _explain(monitor, seed, accuracy)
         _plot_results(stage, network, x_test, y_test, accuracy)
+        write_pictures(stage, network, monitor, x_train, y_train)
         save(network, os.path.join(stage, "model.safetensors"))
         write_history(network.history, os.path.join(stage, "history.csv"))
         write_json(
             _metrics(network, accuracy, final_loss, stalled, interrupted, seconds, seed),
             os.path.join(stage, "metrics.json"),
         )
-    say(
-        "wrote data.png, loss.png, decision_boundary.png, model.safetensors, metrics.json and "
-        f"history.csv to {args.out}"
-    )
+    say(f"wrote {', '.join(_OUTPUTS[:-1])} and {_OUTPUTS[-1]} to {args.out}")
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -110,6 +129,64 @@ def _report(
     for line in _where_it_sits(accuracy, final_loss, stalled, len(history)):
         say(line)
     return accuracy, final_loss, stalled
+
+
+def _explain(monitor: Monitor, seed: int, accuracy: float) -> None:
+    """Print the diagnosis of the run, and what a straight boundary gets on the same split."""
+    from ..diagnosis import diagnose
+
+    say("diagnosis (glassnet.diagnose on the recorded dynamics):")
+    for line in diagnose(monitor):
+        say(f"  - {line}")
+    linear = experiments.linear_accuracy(seed)
+    say(
+        f"  - how close to a straight line: a logistic regression scores {linear:.4f} on the "
+        f"same split, this network {accuracy:.4f} ({accuracy - linear:+.4f})"
+    )
+
+
+def write_pictures(
+    folder: str, network: NeuralNetwork, monitor: Monitor, x: np.ndarray, labels: np.ndarray
+) -> list[str]:
+    """Write the pictures of a run's insides into ``folder``: ``monitor.json``, ``monitor.csv``,
+    ``dynamics.png``, ``network.png`` and, for two inputs, ``neurons.png`` and ``training.gif``.
+    Returns the names written; notes the plane pictures skipped for other input counts."""
+    from .. import pictures
+    from ..diagnosis import find_plateau
+    from .common import note
+
+    monitor.write_json(os.path.join(folder, "monitor.json"))
+    monitor.write_csv(os.path.join(folder, "monitor.csv"))
+    written = ["monitor.json", "monitor.csv"]
+    if monitor.epochs:
+        plateau = find_plateau(monitor.loss)
+        pictures.plot_training_dynamics(
+            monitor,
+            os.path.join(folder, "dynamics.png"),
+            plateau=None if plateau is None else (plateau.start, plateau.end),
+        )
+        written.append("dynamics.png")
+    pictures.plot_network_graph(network, os.path.join(folder, "network.png"))
+    written.append("network.png")
+    if network.n_inputs != 2:
+        note(
+            f"the network has {network.n_inputs} inputs, not 2: neurons.png and training.gif "
+            "(pictures over the input plane) are skipped"
+        )
+        return written
+    pictures.plot_neuron_maps(network, os.path.join(folder, "neurons.png"), x, labels)
+    written.append("neurons.png")
+    if monitor.snapshots:
+        pictures.animate_training(
+            network,
+            monitor.snapshots,
+            x,
+            labels,
+            os.path.join(folder, "training.gif"),
+            losses=monitor.loss,
+        )
+        written.append("training.gif")
+    return written
 
 
 def _plot_results(

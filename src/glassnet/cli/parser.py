@@ -14,6 +14,7 @@ from ..optim import optimizers
 from .common import EXIT_ERROR
 from .demo import run_demo
 from .export import run_export
+from .inspect import run_inspect
 from .predict import run_evaluate, run_predict
 from .study import run_study
 from .train import run_train
@@ -146,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(commands)
     _add_study(commands)
     _add_export(commands)
+    _add_inspect(commands)
     return parser
 
 
@@ -158,8 +160,10 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
         description=(
             "Reproduce the blog post's experiment: make_moons(3000, noise=0.2), 80/20 split, a\n"
             "2-25-50-25-2 sigmoid network with the post's initialisation, squared error, learning\n"
-            "rate 0.01, one sample per step, 500 epochs. Writes data.png, loss.png,\n"
-            "decision_boundary.png, model.safetensors, metrics.json and history.csv."
+            "rate 0.01, one sample per step, 500 epochs, watched by a Monitor. Prints a\n"
+            "diagnosis; writes data.png, loss.png, decision_boundary.png, model.safetensors,\n"
+            "metrics.json, history.csv, monitor.json, monitor.csv, neurons.png, network.png,\n"
+            "dynamics.png and training.gif."
         ),
     )
     demo.add_argument("--out", default=os.path.join("runs", "demo"), help="folder for the outputs")
@@ -444,3 +448,26 @@ def _add_export(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="the ONNX operator set, 13 or newer (default: 17)",
     )
     export.set_defaults(handler=run_export)
+
+def _add_inspect(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet inspect``."""
+    inspect = commands.add_parser(
+        "inspect",
+        formatter_class=_Formatter,
+        help="look inside a saved model: layers, units, activations",
+        description=(
+            "Look inside a saved model: summary.txt (its layers), network.png (its weights as a\n"
+            "graph, or heatmaps for layers over 50 units), neurons.png (every unit over the input\n"
+            "plane, for two inputs) and, with data, activations.csv (each layer's activation\n"
+            "statistics on it)."
+        ),
+    )
+    inspect.add_argument("model", help="a model file saved by glassnet")
+    inspect.add_argument(
+        "--data", metavar="CSV", help="a CSV file with the model's feature columns"
+    )
+    inspect.add_argument("--dataset", choices=BUILTIN, help="a built-in dataset instead of --data")
+    inspect.add_argument(
+        "--out", default=os.path.join("runs", "inspect"), help="folder for the outputs"
+    )
+    inspect.set_defaults(handler=run_inspect)
