@@ -27,7 +27,7 @@ from ._validation import (
     quote,
 )
 from .metrics import accuracy
-from .model import activations, losses, targets
+from .model import activations, kernels, losses, targets
 from .model.layers import Layer
 from .model.plan import StepPlan, infer, l2_penalty
 from .model.probabilities import class_probabilities, warn_if_overflowed
@@ -41,6 +41,8 @@ __all__ = ["NeuralNetwork", "PreparedData"]
 TASKS = targets.TASKS
 #: how the L2 penalty relates to a batch (see NeuralNetwork's ``l2_scaling``)
 L2_SCALINGS = ("constant", "batch")
+#: which code trains (see NeuralNetwork's ``backend``)
+BACKENDS = ("auto", "numpy", "numba")
 #: bytes of activations one prediction pass may hold; bigger inputs are predicted in chunks
 _PREDICT_BYTES = 32 * 2**20
 #: step plans kept per network: a training batch, a last batch, and a little more
@@ -94,6 +96,13 @@ class NeuralNetwork:
         shuffles the training data.
     dtype : {"float64", "float32"}, default="float64"
         Parameters, activations, gradients and optimizer state all use this dtype.
+    backend : {"auto", "numpy", "numba"}, default="auto"
+        What trains with one sample per step (``batch_size=1``): ``"auto"`` the compiled kernel
+        (:mod:`glassnet.model.kernels`) where numba is installed and the configuration is
+        covered, NumPy otherwise (``verbose`` says which); ``"numpy"`` always NumPy;
+        ``"numba"`` the kernel or a ``ValueError`` saying why it cannot. Both give the same
+        parameters (to rounding). Mini-batches always train with NumPy. Not part of
+        :meth:`get_config`: a choice of the machine, not of the model.
 
     Attributes
     ----------
@@ -116,8 +125,12 @@ class NeuralNetwork:
         task: str | None = None,
         random_state: int | np.random.Generator | None = None,
         dtype: str | np.dtype = "float64",
+        backend: str = "auto",
     ) -> None:
         self.dtype = check_dtype(dtype)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be 'auto', 'numpy' or 'numba', got {quote(backend)}")
+        self.backend = backend
         self.loss = losses.get(loss)
         if learning_rate is not None:
             self.optimizer = optimizers.get(optimizer, learning_rate=learning_rate)
@@ -343,6 +356,29 @@ class NeuralNetwork:
             yield
         finally:
             self._lock.release()
+
+    def compiled_training(self) -> str | None:
+        """Why per-sample training does not run the compiled kernel (``backend="numpy"``, numba
+        unavailable, or a configuration it does not cover), or None when it does."""
+        if self.backend == "numpy":
+            return "backend='numpy'"
+        self._require_layers()
+        return kernels.unavailable() or kernels.not_covered(self._layers, self.loss, self.optimizer)
+
+    def sample_epoch(self) -> kernels.SampleEpoch:
+        """The compiled per-sample training of this network as it is now (see
+        :meth:`compiled_training`), sharing its parameters and optimizer state."""
+        slots = self.optimizer.bind(self._param_list)
+        return kernels.SampleEpoch(
+            self._layers,
+            self.loss,
+            self.optimizer,
+            slots[0] if slots else {},
+            self._params,
+            self._grads,
+            self.l2,
+            self.l2_scaling,
+        )
 
     def optimizer_stepper(self) -> Callable[[], None]:
         """A function that applies one optimizer step to :attr:`parameters` from
@@ -575,8 +611,15 @@ class NeuralNetwork:
             line,
             f"total parameters: {total:,}   loss: {self.loss.name}   optimizer: "
             f"{self.optimizer.name} (learning rate {rate:g})   dtype: {self.dtype}",
+            f"per-sample training: {self._path_text()}",
         ]
         return "\n".join(text)
+
+    def _path_text(self) -> str:
+        reason = self.compiled_training() if self._layers else "no layers"
+        if reason is None:
+            return f"numba (compiled kernel; backend={self.backend!r})"
+        return f"numpy ({reason}; backend={self.backend!r})"
 
     # ----------------------------------------------------------------- copies and configs
     def copy(self) -> NeuralNetwork:
@@ -677,6 +720,7 @@ class NeuralNetwork:
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self.__dict__.setdefault("backend", "auto")  # pickled before glassnet had kernels
         self._lock = threading.RLock()
         for layer in self._layers:
             layer.convert(layer.dtype)

@@ -43,7 +43,7 @@ from .._validation import (
 from ..model import activations, initializers, rules
 from ..model.plan import infer
 from ..model.targets import labels_from_output
-from ..network import NeuralNetwork
+from ..network import BACKENDS, NeuralNetwork
 from ..optim.optimizers import LBFGS, SGD, STOPPED, Adam, AdamW, Optimizer
 from ..training.callbacks import NonFiniteLossError
 
@@ -359,6 +359,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             "verbose": check_int(verbose, "verbose", minimum=0),
             "warm_start": check_bool(self.warm_start, "warm_start"),
             "dtype": None if self.dtype is None else check_dtype(self.dtype),
+            "backend": _check_option(self.backend, "backend", BACKENDS),
         }
         if params["early_stopping"] and solver != "lbfgs" and params["validation_fraction"] == 0:
             raise ValueError(
@@ -417,6 +418,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             task=self._task,
             random_state=check_random_state(self.random_state),
             dtype=dtype,
+            backend=params["backend"],
         )
         for layer, (weights, bias) in zip(network.layers, initial or ()):
             layer.weights[...] = weights
@@ -486,6 +488,7 @@ class NeuralNetworkEstimator(BaseEstimator):
             self._continue_training_state(params, incremental)
         network = self.network_
         network.l2, network.l2_scaling = params["alpha"], "batch"
+        network.backend = params["backend"]
         if params["solver"] == "lbfgs":
             self._fit_lbfgs(params, X, targets, sample_weight)
         else:

@@ -92,6 +92,10 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     dtype : {"float32", "float64"} or None, default=None
         glassnet's: the dtype the network computes in. None follows ``X`` as scikit-learn
         does: float32 input trains a float32 network, anything else float64.
+    backend : {"auto", "numpy", "numba"}, default="auto"
+        glassnet's: what trains with ``batch_size=1`` (see :class:`glassnet.NeuralNetwork`):
+        the compiled per-sample kernel where numba is installed and the configuration is
+        covered, else NumPy; the same parameters either way (to rounding).
 
     Attributes
     ----------
@@ -156,6 +160,7 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         weight_init: str = "sklearn",
         weight_decay: float = 0.01,
         dtype: str | None = None,
+        backend: str = "auto",
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -185,6 +190,7 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
         self.weight_init = weight_init
         self.weight_decay = weight_decay
         self.dtype = dtype
+        self.backend = backend
 
     # public as glassnet.estimators.NeuralNetworkClassifier (pickles and reprs name that path)
     __module__ = "glassnet.estimators"

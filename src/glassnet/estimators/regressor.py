@@ -39,7 +39,7 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
     """Neural-network regressor: a drop-in replacement for scikit-learn's ``MLPRegressor``.
 
     The parameters are :class:`NeuralNetworkClassifier`'s (scikit-learn's names, defaults and
-    meanings; the last four glassnet's own), except:
+    meanings; the last five glassnet's own), except:
 
     loss : {"squared_error", "poisson", "mse", "mae", "huber"}, default="squared_error"
         The first parameter, as in ``MLPRegressor``. ``"squared_error"`` (``"mse"``) is
@@ -86,6 +86,7 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
         weight_init: str = "sklearn",
         weight_decay: float = 0.01,
         dtype: str | None = None,
+        backend: str = "auto",
     ) -> None:
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -115,6 +116,7 @@ class NeuralNetworkRegressor(RegressorMixin, NeuralNetworkEstimator):
         self.weight_init = weight_init
         self.weight_decay = weight_decay
         self.dtype = dtype
+        self.backend = backend
 
     # public as glassnet.estimators.NeuralNetworkRegressor (pickles and reprs name that path)
     __module__ = "glassnet.estimators"

@@ -107,6 +107,14 @@ class Optimizer(Configurable):
         """
         return partial(self.step, params, grads)
 
+    def bind(self, params: Sequence[np.ndarray]) -> list[dict[str, np.ndarray]]:
+        """The state arrays for ``params`` (one dict of slots per array), made if they do not
+        match yet: for code that applies this optimizer's rule itself (the compiled kernels of
+        :mod:`glassnet.model.kernels`) on the same state that :meth:`step` uses."""
+        if params is not self._bound:
+            self._bind(params)
+        return self._slots
+
     def _bind(self, params: Sequence[np.ndarray]) -> None:
         """Make state and scratch buffers match ``params``: kept if they do, zeros if not."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -37,6 +38,9 @@ __all__ = ["train"]
 #: shuffle by copying the whole training set once per epoch when it is at most this big;
 #: bigger sets are gathered batch by batch into a reused buffer (less memory, same batches)
 _EPOCH_COPY_LIMIT = 32 * 2**20
+
+#: samples per call of the compiled per-sample kernel (between two calls Ctrl-C can stop)
+_COMPILED_CHUNK = 4096
 
 #: a loss more than this many times the run's best marks a diverging run (see train's Raises)
 HEALTHY_GROWTH = 1000.0
@@ -278,6 +282,7 @@ class _Trainer:
         self.n_samples = n = data.x.shape[0]
         self.batch = n if batch_size is None else min(batch_size, n)
         self.n_batches = -(-n // self.batch)
+        self.compiled_reason = None if self.full_batch else self._compiled_reason(network)
         first_epoch = network.history.epochs
         self.settings = RunSettings(
             target_epochs=first_epoch + epochs if resume is None else resume.target_epochs,
@@ -287,6 +292,25 @@ class _Trainer:
             validation=self.validation is not None,
             fingerprint=None if self.saver is None else self.saver.fingerprint,
         )
+
+    def _compiled_reason(self, network: NeuralNetwork) -> str | None:
+        """Why this run does not train with the compiled per-sample kernel, or None when it
+        does; with ``backend="numba"``, a ``ValueError`` instead of a reason."""
+        x, targets = self.data.x, self.data.targets
+        reason = network.compiled_training()
+        if reason is None:
+            if self.batch != 1:
+                reason = f"batches of {self.batch} samples (the compiled kernel is per-sample)"
+            elif x.__class__ is not np.ndarray:
+                reason = "a sparse x"
+            elif x.nbytes + targets.nbytes > _EPOCH_COPY_LIMIT:
+                reason = "data too big to copy once per epoch"
+        if reason is not None and network.backend == "numba":
+            raise ValueError(
+                f"backend='numba' cannot train this run: {reason}; backend='auto' trains it "
+                "with NumPy"
+            )
+        return reason
 
     # ------------------------------------------------------------------ the run
     def run(self) -> str | None:
@@ -302,6 +326,10 @@ class _Trainer:
         self._arrange_data()
         first_epoch = network.history.epochs
         target = self.settings.target_epochs
+        if self.verbose:
+            reason = self.compiled_reason
+            path = "numba (compiled per-sample kernel)" if reason is None else f"numpy ({reason})"
+            print(f"training with {path}", file=sys.stderr)
         progress = Progress(self.verbose, target - first_epoch)
         with Interrupt() as interrupt:
             try:
@@ -407,6 +435,8 @@ class _Trainer:
     ) -> tuple[int, float]:
         """Train on the epoch's batches from ``first_batch`` on; returns how many samples are
         done (fewer than all after Ctrl-C) and the L2 penalties of the steps."""
+        if self.compiled_reason is None and x_epoch is not None:
+            return self._train_compiled(x_epoch, targets, weights, first_batch, interrupt)
         stepper = self.network.optimizer_stepper()
         n, batch = self.n_samples, self.batch
         n_full = n // batch
@@ -421,6 +451,31 @@ class _Trainer:
             steps, last_penalty = _run_steps(plan, last, stepper, interrupt)
             number, penalty = number + steps, penalty + last_penalty
         return min(number * batch, n), penalty
+
+    def _train_compiled(
+        self,
+        x_epoch: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        first: int,
+        interrupt: Interrupt,
+    ) -> tuple[int, float]:
+        """The per-sample steps of :meth:`_train_batches` in compiled code, in chunks of
+        :data:`_COMPILED_CHUNK` samples so that Ctrl-C stops between them."""
+        run = self.network.sample_epoch()
+        penalty, done = 0.0, first
+        while done < self.n_samples:
+            stop = min(done + _COMPILED_CHUNK, self.n_samples)
+            chunk_penalty = run(x_epoch, targets, weights, self.outputs, done, stop)
+            if chunk_penalty is None:  # numba failed to compile (warned): NumPy from here on
+                self.compiled_reason = "the compiled kernel failed to compile"
+                done, rest = self._train_batches(x_epoch, targets, weights, None, done, interrupt)
+                return done, penalty + rest
+            penalty += chunk_penalty
+            done = stop
+            if interrupt.requested:
+                break
+        return done, penalty
 
     def _batches(
         self,

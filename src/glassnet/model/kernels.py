@@ -1,0 +1,539 @@
+"""Compiled kernels: a whole epoch of per-sample training as plain loops, compiled by numba.
+
+The NumPy path (:class:`~glassnet.model.plan.StepPlan` and the optimizers) is the reference. With
+one sample per step most of its time is NumPy's per-call overhead on arrays of a few dozen
+numbers; the loops here compute the same formulas in the same order (forward pass, loss gradient,
+backward pass, L2, optimizer update), sample after sample, without leaving compiled code. They are
+tested equal to the NumPy path (``tests/test_kernels.py``).
+
+numba is optional (``glassnet[fast]``): it is imported on first use, never at import time, and
+:func:`unavailable` says why the kernels cannot run (numba missing, or failing to import or to
+compile). Compiled code is cached on disk (``cache=True``), so only the first run on a machine
+pays for compilation.
+
+Layout of the arrays the kernel reads: the network's flat parameter vector holds each layer's
+``(n_inputs + 1, n_outputs)`` block, its weights row by row over its bias; layer ``k`` starts at
+``offsets[k]`` and takes ``sizes[k]`` inputs to ``sizes[k + 1]`` outputs. Its ``z``, ``a`` and
+``dL/dz`` sit in flat buffers from ``units[k]``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import activations as act
+from . import losses as lo
+
+if TYPE_CHECKING:
+    from .layers import Layer
+
+__all__ = ["SampleEpoch", "not_covered", "unavailable"]
+
+#: activation codes of the kernels (a custom subclass is not covered: its formula may differ)
+_ACTIVATIONS: dict[type, int] = {
+    act.Identity: 0,
+    act.ReLU: 1,
+    act.LeakyReLU: 2,
+    act.Sigmoid: 3,
+    act.Tanh: 4,
+    act.Softplus: 5,
+    act.Exponential: 6,
+    act.Softmax: 7,
+}
+_SOFTMAX = 7
+#: loss codes; the last three are computed from the output layer's logits
+_LOSSES: dict[type, int] = {
+    lo.MeanSquaredError: 0,
+    lo.MeanAbsoluteError: 1,
+    lo.Huber: 2,
+    lo.CrossEntropy: 3,
+    lo.BinaryCrossEntropy: 4,
+    lo.PoissonLoss: 5,
+}
+#: optimizer codes, from the optimizer's name and settings (see SampleEpoch.__call__)
+_SGD, _MOMENTUM, _NESTEROV, _ADAM, _ADAMW = range(5)
+_OPTIMIZER_MODULE = "glassnet.optim.optimizers"
+
+# ---------------------------------------------------------------------------------- the formulas
+# Each function mirrors the NumPy formula named in its docstring, operation for operation, so the
+# two paths round alike. ``c`` holds constants in the parameters' dtype (as the NumPy path's 0-d
+# arrays do): c[0] = 0.5, c[1] = 1, c[2] = exp_floor, c[3] = exp_ceiling, c[4] = 0.
+
+
+def _sigmoid(z: Any, c: Any) -> Any:
+    """``Sigmoid.forward``: ``0.5·tanh(0.5·z) + 0.5``."""
+    return np.tanh(z * c[0]) * c[0] + c[0]
+
+
+def _activate(code: int, alpha: Any, z: Any, out: Any, c: Any) -> None:
+    """``<Activation>.forward`` of ``z`` into ``out`` (both 1-D, of one layer's width)."""
+    n = z.shape[0]
+    if code == 0:
+        for j in range(n):
+            out[j] = z[j]
+    elif code == 1:  # ReLU: max(z, 0)
+        for j in range(n):
+            out[j] = z[j] if z[j] > c[4] else c[4]
+    elif code == 2:  # LeakyReLU: max(z, alpha·z)
+        for j in range(n):
+            scaled = z[j] * alpha
+            out[j] = z[j] if z[j] > scaled else scaled
+    elif code == 3:
+        for j in range(n):
+            out[j] = _sigmoid(z[j], c)
+    elif code == 4:
+        for j in range(n):
+            out[j] = np.tanh(z[j])
+    elif code == 5:  # Softplus: max(z, 0) + log1p(exp(max(−|z|, floor)))
+        for j in range(n):
+            tail = np.log1p(np.exp(max(-abs(z[j]), c[2])))
+            out[j] = (z[j] if z[j] > c[4] else c[4]) + tail
+    elif code == 6:  # Exponential: exp(clip(z, floor, ceiling))
+        for j in range(n):
+            out[j] = np.exp(min(max(z[j], c[2]), c[3]))
+    else:  # Softmax: exp(max(z − max z, floor)) / Σ
+        top = z[0]
+        for j in range(1, n):
+            if z[j] > top:
+                top = z[j]
+        total = c[4]
+        for j in range(n):
+            out[j] = np.exp(max(z[j] - top, c[2]))
+        for j in range(n):
+            total += out[j]
+        for j in range(n):
+            out[j] /= total
+
+
+def _backward(code: int, alpha: Any, grad: Any, z: Any, a: Any, out: Any, c: Any) -> None:
+    """``<Activation>.backward``: ``out = f'·grad``, ``f'`` from ``z`` or ``a`` as the activation's
+    ``derivative_uses`` says (softmax: ``(grad − Σ grad·a)·a``)."""
+    n = grad.shape[0]
+    if code == 0:
+        for j in range(n):
+            out[j] = grad[j]
+    elif code == 1:  # f' = (z > 0), from z
+        for j in range(n):
+            out[j] = (c[1] if z[j] > c[4] else c[4]) * grad[j]
+    elif code == 2:  # f' = 1 where a > 0, else alpha
+        for j in range(n):
+            out[j] = (c[1] if a[j] > c[4] else alpha) * grad[j]
+    elif code == 3:  # f' = (1 − a)·a
+        for j in range(n):
+            out[j] = ((c[1] - a[j]) * a[j]) * grad[j]
+    elif code == 4:  # f' = 1 − a·a
+        for j in range(n):
+            out[j] = (c[1] - a[j] * a[j]) * grad[j]
+    elif code == 5:  # f' = sigmoid(z)
+        for j in range(n):
+            out[j] = _sigmoid(z[j], c) * grad[j]
+    elif code == 6:  # f' = a
+        for j in range(n):
+            out[j] = grad[j] * a[j]
+    else:
+        inner = c[4]
+        for j in range(n):
+            inner += grad[j] * a[j]
+        for j in range(n):
+            out[j] = (grad[j] - inner) * a[j]
+
+
+def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any, c: Any) -> None:
+    """``<Loss>.gradient`` of one sample (``gradient_from_logits`` of ``z`` for the fused losses),
+    before the sample weight's scaling."""
+    n = out.shape[0]
+    if code == 0:  # a − y
+        for j in range(n):
+            out[j] = a[j] - target[j]
+    elif code == 1:  # sign(a − y)
+        for j in range(n):
+            d = a[j] - target[j]
+            out[j] = c[1] if d > c[4] else (-c[1] if d < c[4] else d)
+    elif code == 2:  # clip(a − y, −delta, delta)
+        for j in range(n):
+            out[j] = min(max(a[j] - target[j], -delta), delta)
+    else:  # softmax(z) − y, sigmoid(z) − y, exp(z) − y
+        _activate(_SOFTMAX if code == 3 else (3 if code == 4 else 6), c[4], z, out, c)
+        for j in range(n):
+            out[j] -= target[j]
+
+
+def _sample_epoch(
+    x: Any,
+    targets: Any,
+    weights: Any,
+    outputs: Any,
+    start: int,
+    stop: int,
+    params: Any,
+    grads: Any,
+    sizes: Any,
+    offsets: Any,
+    units: Any,
+    codes: Any,
+    alphas: Any,
+    c: Any,
+    loss_code: int,
+    fused: bool,
+    delta: Any,
+    rule: int,
+    hyper: Any,
+    floats: Any,
+    rates: Any,
+    t0: int,
+    slot_1: Any,
+    slot_2: Any,
+    scalar: Any,
+    l2: float,
+    l2_by_batch: bool,
+    z: Any,
+    a: Any,
+    dz: Any,
+    grad_a: Any,
+    loss_grad: Any,
+) -> float:
+    """Train on samples ``start … stop − 1`` one at a time: ``StepPlan.train_step`` then the
+    optimizer's ``_update``, in the order of ``training.loop._run_steps``.
+
+    ``x`` is ``(n, n_inputs + 1)`` with a last column of ones (its last column is not read: the
+    bias is added as ``1·b``); ``weights`` is ``(n,)``, or empty without sample weights;
+    ``outputs`` receives each sample's output (its logits for the fused losses). ``hyper`` holds
+    the optimizer's constants in the parameters' dtype (``momentum``; or ``beta_1``,
+    ``1 − beta_1``, ``beta_2``, ``1 − beta_2``, ``epsilon``) and ``floats`` those Adam computes
+    with in float64 (``beta_1``, ``beta_2``, ``weight_decay``), ``rates`` the
+    learning rate of each step, ``t0`` the optimizer's step count before the first. Returns the
+    sum of the steps' L2 penalties, each times its sample's weight.
+    """
+    n_layers = codes.shape[0]
+    top = n_layers - 1
+    n_out = sizes[n_layers]
+    top_units = units[top]
+    has_weights = weights.shape[0] > 0
+    penalty_sum = 0.0
+    for s in range(start, stop):
+        # ---- forward: z = [h, 1] @ [W; b], a = f(z), layer after layer (StepPlan.forward_z)
+        for k in range(n_layers):
+            n_in, width, off, u = sizes[k], sizes[k + 1], offsets[k], units[k]
+            h = x[s] if k == 0 else a[units[k - 1] : units[k - 1] + n_in]
+            zk = z[u : u + width]
+            for j in range(width):
+                zk[j] = c[4]
+            for i in range(n_in):
+                hi = h[i]
+                row = off + i * width
+                for j in range(width):
+                    zk[j] += hi * params[row + j]
+            bias = off + n_in * width
+            for j in range(width):
+                zk[j] += params[bias + j]
+            if k < top:
+                _activate(codes[k], alphas[k], zk, a[u : u + width], c)
+        z_top = z[top_units : top_units + n_out]
+        dz_top = dz[top_units : top_units + n_out]
+        out_row = outputs[s]
+        # ---- the loss gradient with respect to the output layer's z (StepPlan.train_step)
+        if fused:  # the gradient with respect to the logits is a − y (see losses)
+            for j in range(n_out):
+                out_row[j] = z_top[j]
+            _loss_gradient(loss_code, delta, out_row, z_top, targets[s], dz_top, c)
+            if has_weights:
+                scale = weights[s] / weights[s]
+                for j in range(n_out):
+                    dz_top[j] *= scale
+        else:
+            _activate(codes[top], alphas[top], z_top, out_row, c)
+            _loss_gradient(loss_code, delta, out_row, z_top, targets[s], loss_grad, c)
+            if has_weights:
+                scale = weights[s] / weights[s]
+                for j in range(n_out):
+                    loss_grad[j] *= scale
+            _backward(codes[top], alphas[top], loss_grad, z_top, out_row, dz_top, c)
+        # ---- backward: dL/dW = [h, 1]^T dz, dL/dh = dz W^T, then the layer below's f'
+        for k in range(top, -1, -1):
+            n_in, width, off, u = sizes[k], sizes[k + 1], offsets[k], units[k]
+            h = x[s] if k == 0 else a[units[k - 1] : units[k - 1] + n_in]
+            dzk = dz[u : u + width]
+            for i in range(n_in):
+                hi = h[i]
+                row = off + i * width
+                for j in range(width):
+                    grads[row + j] = hi * dzk[j]
+            bias = off + n_in * width
+            for j in range(width):
+                grads[bias + j] = dzk[j]
+            if k > 0:
+                below = units[k - 1]
+                g = grad_a[:n_in]
+                for i in range(n_in):
+                    row = off + i * width
+                    total = c[4]
+                    for j in range(width):
+                        total += dzk[j] * params[row + j]
+                    g[i] = total
+                zb, ab = z[below : below + n_in], a[below : below + n_in]
+                _backward(codes[k - 1], alphas[k - 1], g, zb, ab, dz[below : below + n_in], c)
+        # ---- L2 (StepPlan.add_l2): the penalty of the parameters the step starts from
+        if l2 > 0.0:
+            step_l2 = l2
+            if l2_by_batch:
+                step_l2 /= weights[s] if has_weights else 1.0
+            squares = 0.0
+            for k in range(n_layers):
+                layer_squares = 0.0
+                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+                    layer_squares += params[p] * params[p]
+                squares += layer_squares
+            step_penalty = 0.5 * step_l2 * squares
+            if step_penalty != 0.0:
+                penalty_sum += step_penalty * (weights[s] if has_weights else 1.0)
+            scalar[0] = step_l2
+            for k in range(n_layers):
+                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+                    grads[p] += params[p] * scalar[0]
+        # ---- the optimizer's update over the flat vector (SGD._update, Adam._update, ...)
+        rate = rates[s - start]
+        if rule <= _NESTEROV:
+            scalar[0] = rate
+            lr = scalar[0]
+            for p in range(params.shape[0]):
+                step = grads[p] * lr  # lr·g
+                if rule == _SGD:
+                    params[p] -= step
+                else:
+                    velocity = slot_1[p] * hyper[0] - step  # v = momentum·v − lr·g
+                    slot_1[p] = velocity
+                    if rule == _NESTEROV:
+                        params[p] -= step
+                        params[p] += velocity * hyper[0]  # p += momentum·v − lr·g
+                    else:
+                        params[p] += velocity
+        else:
+            t = float(t0 + s - start + 1)
+            scalar[0] = rate * math.sqrt(1.0 - floats[1] ** t) / (1.0 - floats[0] ** t)
+            step_size = scalar[0]
+            if rule == _ADAMW and floats[2] != 0.0:
+                scalar[0] = 1.0 - rate * floats[2]
+                shrink = scalar[0]
+                for p in range(params.shape[0]):
+                    params[p] *= shrink
+            for p in range(params.shape[0]):
+                grad = grads[p]
+                m = slot_1[p] * hyper[0] + grad * hyper[1]  # m = b1·m + (1 − b1)·g
+                v = slot_2[p] * hyper[2] + (grad * grad) * hyper[3]  # v = b2·v + (1 − b2)·g²
+                slot_1[p] = m
+                slot_2[p] = v
+                params[p] -= (m / (np.sqrt(v) + hyper[4])) * step_size
+    return penalty_sum
+
+
+# ---------------------------------------------------------------------------------- compilation
+_KERNELS = ("_sigmoid", "_activate", "_backward", "_loss_gradient", "_sample_epoch")
+#: None: not tried yet; "": compiled kernels are in place; otherwise why they cannot be
+_status: str | None = None
+_warned = False
+
+
+def unavailable() -> str | None:
+    """Why the compiled kernels cannot run here (numba missing, or failing to import or to set
+    up its cache), or None when they can. numba is imported on the first call."""
+    global _status
+    if _status is None:
+        try:
+            import numba
+        except ImportError as error:
+            _status = f"numba is not installed ({error}); pip install 'glassnet[fast]'"
+        except Exception as error:  # a broken installation: say so, train with NumPy
+            _status = f"numba failed to import: {type(error).__name__}: {error}"
+            _warn_once(_status)
+        else:
+            try:
+                module = globals()
+                for name in _KERNELS:  # compiled lazily, on the first call of each dtype
+                    module[name] = numba.njit(cache=True, nogil=True)(module[name])
+                _status = ""
+            except Exception as error:  # e.g. no writable cache directory
+                _status = (
+                    f"numba cannot compile glassnet's kernels: {type(error).__name__}: {error}"
+                )
+                _warn_once(_status)
+    return _status or None
+
+
+def _warn_once(cause: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(f"{cause}; training uses NumPy", RuntimeWarning, stacklevel=4)
+
+
+def not_covered(layers: Sequence[Layer], loss: lo.Loss, optimizer: object) -> str | None:
+    """Why the per-sample kernel does not cover this configuration, or None when it does.
+
+    Covered: the built-in activations (softmax on the output layer only), the built-in losses and
+    the optimizers SGD (with or without (Nesterov) momentum), Adam and AdamW, at a constant rate
+    or a schedule; subclasses are not (their formulas may differ).
+    """
+    for index, layer in enumerate(layers):
+        kind = type(layer.activation)
+        if kind not in _ACTIVATIONS:
+            return f"layer {index}'s activation {layer.activation.name!r} has no compiled kernel"
+        if kind is act.Softmax and index < len(layers) - 1:
+            return f"layer {index} is a hidden softmax layer, which has no compiled kernel"
+    if type(loss) not in _LOSSES:
+        return f"the loss {loss.name!r} has no compiled kernel"
+    name = getattr(optimizer, "name", "")
+    if type(optimizer).__module__ != _OPTIMIZER_MODULE or name not in ("sgd", "adam", "adamw"):
+        return f"the optimizer {type(optimizer).__name__} has no compiled kernel"
+    return None
+
+
+class SampleEpoch:
+    """The compiled per-sample training of one network, for samples ``start … stop − 1``.
+
+    Built for the network's layers, loss, L2 penalty and optimizer as they are (the network
+    builds one per epoch); call it like ``training.loop._run_steps`` with one sample per batch.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+    loss : Loss
+    optimizer : SGD, Adam or AdamW
+        Read for its settings and its step count; its state arrays are ``slots``.
+    slots : dict of ndarray
+        The optimizer's state for the flat parameter vector (``velocity``, or ``m`` and ``v``).
+    parameters, gradients : ndarray of shape (n_parameters,)
+        The network's flat vectors, updated in place.
+    l2 : float
+    l2_scaling : {"constant", "batch"}
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        loss: lo.Loss,
+        optimizer: Any,
+        slots: dict[str, np.ndarray],
+        parameters: np.ndarray,
+        gradients: np.ndarray,
+        l2: float,
+        l2_scaling: str,
+    ) -> None:
+        dtype = parameters.dtype
+        sizes = [layers[0].n_inputs, *(layer.n_outputs for layer in layers)]
+        self.sizes = np.array(sizes, np.int64)
+        blocks = [(n_in + 1) * n_out for n_in, n_out in itertools.pairwise(sizes)]
+        self.offsets = np.cumsum([0, *blocks[:-1]]).astype(np.int64)
+        self.units = np.cumsum([0, *sizes[1:-1]]).astype(np.int64)
+        width = sum(sizes[1:])
+        self.codes = np.array([_ACTIVATIONS[type(layer.activation)] for layer in layers], np.int64)
+        self.alphas = np.array([getattr(layer.activation, "alpha", 0.0) for layer in layers], dtype)
+        self.constants = np.array(
+            [0.5, 1.0, act.exp_floor(dtype), act.exp_ceiling(dtype), 0.0], dtype
+        )
+        self.loss_code = _LOSSES[type(loss)]
+        self.fused = loss.fused_activation is not None
+        self.delta = dtype.type(getattr(loss, "delta", 1.0))
+        self.optimizer, self.parameters, self.gradients = optimizer, parameters, gradients
+        empty = np.empty(0, dtype)
+        self.slot_1 = slots.get("velocity", slots.get("m", empty))
+        self.slot_2 = slots.get("v", empty)
+        self.l2, self.l2_by_batch = float(l2), l2_scaling == "batch"
+        self.buffers = tuple(np.zeros(width, dtype) for _ in range(3))
+        self.grad_a = np.zeros(max(sizes), dtype)
+        self.loss_grad = np.zeros(sizes[-1], dtype)
+        self.scalar = np.zeros(1, dtype)
+        self.no_weights = empty
+
+    @staticmethod
+    def _run(*arguments: Any) -> float:
+        return float(_sample_epoch(*arguments))
+
+    def _rule(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """The update's code, its constants in the parameters' dtype (as the NumPy path's 0-d
+        arrays), and ``beta_1``, ``beta_2``, ``weight_decay`` as the Python floats that Adam's
+        bias corrections and AdamW's shrink factor are computed from."""
+        optimizer, dtype = self.optimizer, self.parameters.dtype
+        if optimizer.name == "sgd":
+            rule = _NESTEROV if optimizer.nesterov else _MOMENTUM if optimizer.momentum else _SGD
+            return rule, np.array([optimizer.momentum], dtype), np.zeros(3)
+        b1, b2 = optimizer.beta_1, optimizer.beta_2
+        decay = getattr(optimizer, "weight_decay", 0.0)
+        hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon], dtype)
+        rule = _ADAMW if optimizer.name == "adamw" else _ADAM
+        return rule, hyper, np.array([b1, b2, decay])
+
+    def __call__(
+        self,
+        x: np.ndarray,
+        targets: np.ndarray,
+        weights: np.ndarray | None,
+        outputs: np.ndarray,
+        start: int,
+        stop: int,
+    ) -> float | None:
+        """Train on samples ``start … stop − 1`` of ``x`` (with its column of ones); write their
+        outputs into ``outputs``; return the sum of the steps' L2 penalties (weighted).
+
+        Returns None, having changed nothing, when numba fails to compile the kernel (warned
+        once; :func:`unavailable` says why from then on): train with NumPy instead.
+        """
+        optimizer = self.optimizer
+        t0 = optimizer.iterations
+        rate = optimizer.learning_rate
+        if rate.__class__ is float:
+            rates = np.full(stop - start, rate)
+        else:  # a schedule of the step count, as Optimizer.current_learning_rate reads it
+            rates = np.array([float(rate(t)) for t in range(t0, t0 + stop - start)])
+        rule, hyper, floats = self._rule()
+        z, a, dz = self.buffers
+        try:
+            penalty = self._run(
+                x,
+                targets,
+                self.no_weights if weights is None else weights,
+                outputs,
+                start,
+                stop,
+                self.parameters,
+                self.gradients,
+                self.sizes,
+                self.offsets,
+                self.units,
+                self.codes,
+                self.alphas,
+                self.constants,
+                self.loss_code,
+                self.fused,
+                self.delta,
+                rule,
+                hyper,
+                floats,
+                rates,
+                t0,
+                self.slot_1,
+                self.slot_2,
+                self.scalar,
+                self.l2,
+                self.l2_by_batch,
+                z,
+                a,
+                dz,
+                self.grad_a,
+                self.loss_grad,
+            )
+        except Exception as error:
+            # numba compiles on the first call for a dtype, before any sample is trained
+            if not type(error).__module__.startswith("numba"):
+                raise
+            global _status
+            _status = f"numba cannot compile glassnet's kernel: {type(error).__name__}: {error}"
+            _warn_once(_status)
+            return None
+        optimizer.iterations = t0 + stop - start
+        return float(penalty)

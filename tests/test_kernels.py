@@ -1,0 +1,299 @@
+"""The compiled per-sample kernel (glassnet.model.kernels) against the NumPy path it mirrors."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+import glassnet as gn
+from glassnet.model import kernels
+from glassnet.training import loop
+
+pytest.importorskip("numba")
+
+HIDDEN = ["identity", "relu", "leaky_relu", "sigmoid", "tanh", "softplus", "exp"]
+#: (output activation, loss, task)
+OUTPUTS = [
+    ("sigmoid", "mse", "classification"),  # the seed's
+    ("softmax", "mse", "classification"),
+    ("softmax", "cross_entropy", "classification"),
+    ("sigmoid", "binary_cross_entropy", "classification"),
+    ("identity", "mse", "regression"),
+    ("identity", "mae", "regression"),
+    ("tanh", "huber", "regression"),
+    ("exp", "poisson", "regression"),
+]
+OPTIMIZERS = {
+    "sgd": gn.SGD(0.02),
+    "momentum": gn.SGD(0.005, momentum=0.9),
+    "nesterov": gn.SGD(0.005, momentum=0.9, nesterov=True),
+    "adam": gn.Adam(0.005),
+    "adamw": gn.AdamW(0.005, weight_decay=0.1),
+}
+
+
+def _data(task: str, loss: str, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(n, 3))
+    if task == "classification":
+        return x, (x[:, 0] + x[:, 1] > 0).astype(int)
+    if loss == "poisson":
+        return x, rng.poisson(2.0, size=(n, 2)).astype(float)
+    return x, np.stack([np.sin(x[:, 0]), x[:, 1] * x[:, 2]], axis=1)
+
+
+def _trained(backend: str, hidden: str, output: tuple, optimizer: str, dtype: str, **options):
+    activation, loss, task = output
+    x, y = _data(task, loss)
+    n_out = 1 if loss == "binary_cross_entropy" else 2
+    train_options = {"sample_weight": options.pop("sample_weight", None)}
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 5, 4, n_out],
+        activation=hidden,
+        output_activation=activation,
+        loss=loss,
+        optimizer=gn.optimizers.get(OPTIMIZERS[optimizer].get_config()),
+        task=task,
+        random_state=3,
+        dtype=dtype,
+        backend=backend,
+        **options,
+    )
+    network.stopped = None
+    try:
+        network.train(x, y, epochs=3, batch_size=1, **train_options)
+    except gn.NonFiniteLossError as error:  # both paths must stop alike
+        network.stopped = str(error)
+    return network
+
+
+def _close(actual: np.ndarray, expected: np.ndarray, rtol: float) -> None:
+    """Equal to ``rtol`` element by element, where an element near 0 is compared at the scale of
+    the largest (the two paths add up dot products in different orders)."""
+    atol = rtol * float(np.max(np.abs(expected), initial=0.0))
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol)
+
+
+def _assert_same(compiled, reference, rtol: float) -> None:
+    assert getattr(compiled, "stopped", None) == getattr(reference, "stopped", None)
+    _close(compiled.parameters, reference.parameters, rtol)
+    np.testing.assert_allclose(compiled.history.loss, reference.history.loss, rtol=rtol)
+    state, expected = compiled.optimizer.state_dict(), reference.optimizer.state_dict()
+    assert state["iterations"] == expected["iterations"]
+    # the state follows the gradients, whose float32 rounding is relatively larger
+    slot_rtol = rtol if compiled.dtype == np.float64 else 10 * rtol
+    for slot, slot_expected in zip(state["slots"], expected["slots"]):
+        for name in slot_expected:
+            _close(slot[name], slot_expected[name], slot_rtol)
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("output", OUTPUTS, ids=lambda o: f"{o[0]}-{o[1]}")
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_compiled_equals_numpy(hidden, output, optimizer, dtype, rtol):
+    compiled = _trained("numba", hidden, output, optimizer, dtype)
+    reference = _trained("numpy", hidden, output, optimizer, dtype)
+    if dtype == "float64":
+        _assert_same(compiled, reference, rtol)
+        return
+    try:
+        _assert_same(compiled, reference, rtol)
+    except AssertionError:
+        # a few runs (two stacked exp layers) amplify float32's rounding so much that the NumPy
+        # path itself ends far from float64's parameters: there, the paths must agree as
+        # closely as float32 follows float64 at all
+        exact = _trained("numpy", hidden, output, optimizer, "float64")
+        own = _gap(reference.parameters, exact.parameters)
+        assert _gap(compiled.parameters, reference.parameters) <= max(rtol, 2 * own)
+
+
+def _gap(actual: np.ndarray, expected: np.ndarray) -> float:
+    """The largest difference, relative to the largest parameter."""
+    return float(np.max(np.abs(actual - expected)) / np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize("dtype, rtol", [("float64", 1e-12), ("float32", 1e-5)])
+@pytest.mark.parametrize("l2_scaling", ["constant", "batch"])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_l2_and_sample_weights(optimizer, weighted, l2_scaling, dtype, rtol):
+    weights = np.random.default_rng(2).uniform(0.2, 2.0, 24) if weighted else None
+    output = ("softmax", "cross_entropy", "classification")
+    options = {"l2": 0.01, "l2_scaling": l2_scaling, "sample_weight": weights}
+    compiled = _trained("numba", "tanh", output, optimizer, dtype, **options)
+    reference = _trained("numpy", "tanh", output, optimizer, dtype, **options)
+    _assert_same(compiled, reference, rtol)
+
+
+def test_a_schedule_and_a_leaky_slope_are_followed():
+    def build(backend: str) -> gn.NeuralNetwork:
+        schedule = gn.schedules.InverseScaling(0.05, power_t=0.5)
+        network = gn.NeuralNetwork(
+            [gn.Layer(3, 6, gn.activations.LeakyReLU(0.2)), gn.Layer(6, 2, "identity")],
+            optimizer=gn.SGD(schedule, momentum=0.5),
+            random_state=0,
+            backend=backend,
+        )
+        x, y = _data("regression", "mse")
+        network.train(x, y, epochs=3, batch_size=1)
+        return network
+
+    _assert_same(build("numba"), build("numpy"), 1e-12)
+
+
+def _spy(monkeypatch) -> list[int]:
+    calls: list[int] = []
+    original = kernels.SampleEpoch.__call__
+
+    def counted(self, *args):
+        calls.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(kernels.SampleEpoch, "__call__", counted)
+    return calls
+
+
+def test_auto_uses_the_kernel_and_numpy_forces_numpy(monkeypatch, capsys):
+    calls = _spy(monkeypatch)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], activation="sigmoid", random_state=0)
+    assert network.backend == "auto"
+    network.train(x, y, epochs=2, batch_size=1, verbose=2)
+    assert len(calls) == 2
+    assert "training with numba" in capsys.readouterr().err
+    assert "per-sample training: numba" in network.summary()
+    network.backend = "numpy"
+    network.train(x, y, epochs=1, batch_size=1, verbose=2)
+    assert len(calls) == 2
+    assert "training with numpy (backend='numpy')" in capsys.readouterr().err
+    assert "per-sample training: numpy (backend='numpy'" in network.summary()
+
+
+def test_uncovered_configurations_fall_back_or_refuse(monkeypatch, capsys):
+    calls = _spy(monkeypatch)
+    x, y = _data("classification", "mse")
+
+    class Halved(gn.SGD):  # a subclass may change the rule: not covered
+        pass
+
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer=Halved(0.01), random_state=0)
+    assert "Halved has no compiled kernel" in network.summary()
+    network.train(x, y, epochs=1, batch_size=1, verbose=2)
+    assert "training with numpy (the optimizer Halved" in capsys.readouterr().err
+    network.train(x, y, epochs=1, batch_size=8)  # mini-batches: NumPy
+    assert calls == []
+    network.backend = "numba"
+    with pytest.raises(ValueError, match="backend='numba' cannot train this run: the optim"):
+        network.train(x, y, epochs=1, batch_size=1)
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0, backend="numba")
+    with pytest.raises(ValueError, match="batches of 8 samples"):
+        network.train(x, y, epochs=1, batch_size=8)
+    assert network.history.epochs == 0
+    with pytest.raises(ValueError, match="backend must be 'auto', 'numpy' or 'numba', got 'c'"):
+        gn.NeuralNetwork(backend="c")
+
+
+def test_without_numba_auto_trains_with_numpy(monkeypatch):
+    monkeypatch.setattr(kernels, "_status", "numba is not installed (test)")
+    calls = _spy(monkeypatch)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+    network.train(x, y, epochs=1, batch_size=1)
+    assert calls == []
+    assert "numpy (numba is not installed (test)" in network.summary()
+    network.backend = "numba"
+    with pytest.raises(ValueError, match="numba is not installed"):
+        network.train(x, y, epochs=1, batch_size=1)
+
+
+def test_checkpoints_resume_bit_identically_on_the_compiled_path(tmp_path):
+    x, y = _data("classification", "cross_entropy")
+    saved = tmp_path / "after-2.ckpt"
+
+    def keep(network, epoch, logs):
+        if epoch == 2:  # the checkpoint written after epoch index 1
+            shutil.copy(tmp_path / "run.ckpt", saved)
+
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 6, 2], loss="cross_entropy", optimizer="adam", random_state=0
+    )
+    network.train(x, y, epochs=4, batch_size=1, checkpoint=tmp_path / "run.ckpt", callbacks=[keep])
+    resumed = gn.resume(saved, x, y)
+    assert resumed.backend == "auto" and resumed.compiled_training() is None
+    np.testing.assert_array_equal(resumed.parameters, network.parameters)
+    assert resumed.history.loss == network.history.loss
+
+
+def test_ctrl_c_stops_between_chunks_and_resumes_in_the_epoch(monkeypatch, tmp_path):
+    monkeypatch.setattr(loop, "_COMPILED_CHUNK", 5)
+    x, y = _data("classification", "mse")
+
+    def build() -> gn.NeuralNetwork:
+        return gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+
+    reference = build()
+    reference.train(x, y, epochs=2, batch_size=1)
+    original = loop.Interrupt.__enter__
+
+    def pressed_at_once(self):
+        interrupt = original(self)
+        interrupt.requested = True
+        return interrupt
+
+    monkeypatch.setattr(loop.Interrupt, "__enter__", pressed_at_once)
+    network = build()
+    with pytest.warns(RuntimeWarning, match="after batch 5 of 24"):
+        network.train(x, y, epochs=2, batch_size=1, checkpoint=tmp_path / "run.ckpt")
+    monkeypatch.setattr(loop.Interrupt, "__enter__", original)
+    resumed = gn.resume(tmp_path / "run.ckpt", x, y)
+    np.testing.assert_array_equal(resumed.parameters, reference.parameters)
+
+
+def test_a_diverging_compiled_run_is_stopped_and_reset():
+    x, y = _data("regression", "mse")
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 8, 2], activation="exp", optimizer=gn.SGD(50.0), random_state=0
+    )
+    start = network.parameters.copy()
+    with pytest.raises(gn.NonFiniteLossError, match="epoch 1"):
+        network.train(x * 10, y, epochs=3, batch_size=1)
+    np.testing.assert_array_equal(network.parameters, start)
+
+
+def test_estimators_pass_their_backend():
+    from glassnet.estimators import NeuralNetworkClassifier
+
+    x, y = _data("classification", "mse", n=40)
+    fitted = {}
+    for backend in ("numpy", "auto"):
+        model = NeuralNetworkClassifier(
+            (5,), solver="sgd", batch_size=1, max_iter=3, random_state=0, backend=backend
+        )
+        with pytest.warns(Warning):  # not converged in 3 iterations
+            model.fit(x, y)
+        assert model.network_.backend == backend
+        fitted[backend] = model.network_.parameters
+    assert "backend" in model.get_params()
+    _close(fitted["auto"], fitted["numpy"], 1e-12)
+
+
+def test_a_kernel_that_fails_to_compile_falls_back_with_one_warning(monkeypatch):
+    from numba.core.errors import TypingError
+
+    def broken(*arguments):
+        raise TypingError("a test's failure")
+
+    monkeypatch.setattr(kernels.SampleEpoch, "_run", staticmethod(broken))
+    monkeypatch.setattr(kernels, "_warned", False)
+    monkeypatch.setattr(kernels, "_status", kernels._status)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+    reference = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0, backend="numpy")
+    with pytest.warns(RuntimeWarning, match="a test's failure; training uses NumPy"):
+        network.train(x, y, epochs=2, batch_size=1)
+    reference.train(x, y, epochs=2, batch_size=1)
+    np.testing.assert_array_equal(network.parameters, reference.parameters)
+    assert "numpy (numba cannot compile" in network.summary()
