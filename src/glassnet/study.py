@@ -11,6 +11,7 @@ import os
 import platform
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,10 +39,26 @@ def run_study(
     seed_epochs: int = 500,
     modern_epochs: int = 50,
     progress: Callable[[int, int], object] | None = None,
+    client: Any = None,
 ) -> dict[str, Any]:
-    """Train both configurations on data seeds ``0 … runs-1``; ``progress(done, total)`` per run."""
+    """Train both configurations on data seeds ``0 … runs-1``; ``progress(done, total)`` per run.
+
+    The runs go to ``jobs`` local processes or, when ``client`` is given (a
+    ``dask.distributed.Client`` or a scheduler address), to a Dask cluster as one task per seed
+    (:func:`glassnet.distributed.map_runs`); a seed's results do not depend on where it ran.
+    """
     results: list[dict[str, Any]] = []
-    if jobs > 1:
+    if client is not None:
+        if jobs != 1:
+            raise ValueError(
+                f"jobs applies to local processes, not to a Dask client: got jobs={jobs} "
+                "with a client (the cluster's workers decide how many runs go at once)"
+            )
+        from .distributed import map_runs
+
+        run = partial(_one, seed_epochs=seed_epochs, modern_epochs=modern_epochs)
+        results = map_runs(run, range(runs), client=client, progress=progress)
+    elif jobs > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             futures = [pool.submit(_one, seed, seed_epochs, modern_epochs) for seed in range(runs)]
             for done, future in enumerate(futures, start=1):
@@ -57,7 +74,7 @@ def run_study(
         "glassnet_version": __version__,
         "machine": (
             f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"NumPy {np.__version__}"
+            f"NumPy {np.__version__}" + ("; the runs as Dask tasks" if client is not None else "")
         ),
         "seed_epochs": seed_epochs,
         "modern_epochs": modern_epochs,

@@ -411,7 +411,24 @@ def _add_study(commands: argparse._SubParsersAction[_Parser]) -> None:
         ),
     )
     study.add_argument("--runs", type=_positive_int, default=20, help="data seeds to run")
-    study.add_argument("--jobs", type=_positive_int, default=1, help="processes to run in parallel")
+    study.add_argument(
+        "--jobs",
+        type=_positive_int,
+        help=(
+            "processes to run in parallel (default: 1); with --scheduler local, the local "
+            "cluster's worker processes (default: about one per core)"
+        ),
+    )
+    study.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help=(
+            "run the seeds as tasks on a Dask cluster: a scheduler's address "
+            "(tcp://HOST:8786; waits at most 10 s for it to answer), or 'local' for a cluster of "
+            "worker processes on 127.0.0.1 started and stopped by the command "
+            "(needs pip install glassnet[dask])"
+        ),
+    )
     study.add_argument(
         "--epochs", type=_positive_int, default=500, help="epochs of the seed configuration"
     )
@@ -448,6 +465,7 @@ def _add_export(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="the ONNX operator set, 13 or newer (default: 17)",
     )
     export.set_defaults(handler=run_export)
+
 
 def _add_inspect(commands: argparse._SubParsersAction[_Parser]) -> None:
     """``glassnet inspect``."""
