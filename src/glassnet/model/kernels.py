@@ -222,16 +222,12 @@ def _sample_epoch(
             n_in, width, off, u = sizes[k], sizes[k + 1], offsets[k], units[k]
             h = x[s] if k == 0 else a[units[k - 1] : units[k - 1] + n_in]
             zk = z[u : u + width]
-            for j in range(width):
-                zk[j] = c[4]
-            for i in range(n_in):
-                hi = h[i]
-                row = off + i * width
-                for j in range(width):
-                    zk[j] += hi * params[row + j]
             bias = off + n_in * width
-            for j in range(width):
-                zk[j] += params[bias + j]
+            for j in range(width):  # a sum in a register per unit: no store per product
+                total = c[4]
+                for i in range(n_in):
+                    total += h[i] * params[off + i * width + j]
+                zk[j] = total + params[bias + j]
             if k < top:
                 _activate(codes[k], alphas[k], zk, a[u : u + width], c)
         z_top = z[top_units : top_units + n_out]
@@ -298,21 +294,26 @@ def _sample_epoch(
                     grads[p] += params[p] * scalar[0]
         # ---- the optimizer's update over the flat vector (SGD._update, Adam._update, ...)
         rate = rates[s - start]
-        if rule <= _NESTEROV:
+        n_parameters = params.shape[0]
+        # one loop per rule, with no branch inside, so that it compiles to vector instructions
+        if rule == _SGD:
             scalar[0] = rate
             lr = scalar[0]
-            for p in range(params.shape[0]):
-                step = grads[p] * lr  # lr·g
-                if rule == _SGD:
-                    params[p] -= step
-                else:
-                    velocity = slot_1[p] * hyper[0] - step  # v = momentum·v − lr·g
-                    slot_1[p] = velocity
-                    if rule == _NESTEROV:
-                        params[p] -= step
-                        params[p] += velocity * hyper[0]  # p += momentum·v − lr·g
-                    else:
-                        params[p] += velocity
+            for p in range(n_parameters):
+                params[p] -= grads[p] * lr  # p -= lr·g
+        elif rule == _MOMENTUM or rule == _NESTEROV:
+            scalar[0] = rate
+            lr = scalar[0]
+            momentum = hyper[0]
+            for p in range(n_parameters):
+                slot_1[p] = slot_1[p] * momentum - grads[p] * lr  # v = momentum·v − lr·g
+            if rule == _MOMENTUM:
+                for p in range(n_parameters):
+                    params[p] += slot_1[p]
+            else:
+                for p in range(n_parameters):
+                    params[p] -= grads[p] * lr
+                    params[p] += slot_1[p] * momentum  # p += momentum·v − lr·g
         else:
             t = float(t0 + s - start + 1)
             scalar[0] = rate * math.sqrt(1.0 - floats[1] ** t) / (1.0 - floats[0] ** t)
@@ -320,15 +321,20 @@ def _sample_epoch(
             if rule == _ADAMW and floats[2] != 0.0:
                 scalar[0] = 1.0 - rate * floats[2]
                 shrink = scalar[0]
-                for p in range(params.shape[0]):
+                for p in range(n_parameters):
                     params[p] *= shrink
-            for p in range(params.shape[0]):
+            b1, one_minus_b1, b2, one_minus_b2, epsilon = (
+                hyper[0],
+                hyper[1],
+                hyper[2],
+                hyper[3],
+                hyper[4],
+            )
+            for p in range(n_parameters):
                 grad = grads[p]
-                m = slot_1[p] * hyper[0] + grad * hyper[1]  # m = b1·m + (1 − b1)·g
-                v = slot_2[p] * hyper[2] + (grad * grad) * hyper[3]  # v = b2·v + (1 − b2)·g²
-                slot_1[p] = m
-                slot_2[p] = v
-                params[p] -= (m / (np.sqrt(v) + hyper[4])) * step_size
+                slot_1[p] = slot_1[p] * b1 + grad * one_minus_b1  # m = b1·m + (1 − b1)·g
+                slot_2[p] = slot_2[p] * b2 + (grad * grad) * one_minus_b2  # v = b2·v + (1 − b2)·g²
+                params[p] -= (slot_1[p] / (np.sqrt(slot_2[p]) + epsilon)) * step_size
     return penalty_sum
 
 
