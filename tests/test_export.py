@@ -317,3 +317,44 @@ def test_the_command_refuses_a_file_that_is_not_a_model(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is not a valid glassnet model file" in err
     assert not target.exists()
+
+
+def _write_csv(path, rng, target, labels=None):
+    x = rng.normal(size=(60, 2)) * [1000.0, 0.01] + [5e4, 3.0]
+    with open(path, "w") as handle:
+        handle.write(f"size,ratio,{target}\n")
+        for row in x:
+            value = (row[0] - 5e4) / 1000 + (row[1] - 3.0) * 100
+            shown = labels[int(value > 0)] if labels else f"{1e6 + 3e4 * value:.2f}"
+            handle.write(f"{row[0]:.4f},{row[1]:.6f},{shown}\n")
+    return x
+
+
+@pytest.mark.parametrize("task", ["regression", "classification"])
+def test_a_trained_command_line_model_exports_its_standardisation_and_labels(
+    tmp_path, capsys, task
+):
+    from glassnet.cli.modelinfo import ModelInfo
+
+    rng = np.random.default_rng(0)
+    labels = ["cheap", "dear"] if task == "classification" else None
+    x = _write_csv(tmp_path / "data.csv", rng, "price", labels)
+    flags = ["--standardize"] + (["--standardize-target"] if task == "regression" else [])
+    args = ["train", "--data", str(tmp_path / "data.csv"), "--target", "price", *flags]
+    args += ["--epochs", "5", "--hidden", "4", "--quiet", "--out", str(tmp_path / "run")]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    model_path = tmp_path / "run" / "model.safetensors"
+    assert cli.main(["export", str(model_path), "--to", str(tmp_path / "m.onnx")]) == 0
+    network = gn.load(model_path)
+    info = ModelInfo.from_metadata(network.metadata, str(model_path), network)
+    output = network.predict_output(info.standardize.apply(x))
+    result = run(onnx.load(str(tmp_path / "m.onnx")), x)  # the raw columns
+    if task == "regression":
+        assert_close(info.target_standardize.undo(output), result["variable"], "float64")
+    else:
+        assert_close(
+            network.predict_proba(info.standardize.apply(x)), result["probabilities"], "float64"
+        )
+        expected = np.array(labels)[network.predict(info.standardize.apply(x))]
+        np.testing.assert_array_equal(result["label"], expected)

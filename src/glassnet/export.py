@@ -363,6 +363,23 @@ def _output_names(target: _Target) -> list[str]:
 
 
 # ====================================================================== to_onnx
+def _scaling(
+    scaling: tuple[object, object], size: int, name: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(mean, scale)`` checked (``size`` finite values each, scales positive), with the power
+    of two in ``(scale / 2, scale]`` that standardisation computes in."""
+    if not isinstance(scaling, (tuple, list)) or len(scaling) != 2:
+        raise TypeError(f"{name} must be a (mean, scale) pair, got {scaling!r:.80}")
+    mean, scale = (np.asarray(part, dtype=np.float64).reshape(-1) for part in scaling)
+    for part, what in ((mean, "mean"), (scale, "scale")):
+        if part.shape != (size,) or not np.isfinite(part).all():
+            raise ValueError(f"{name}'s {what} must hold {size} finite numbers, got {part!r:.80}")
+    if (scale <= 0).any():
+        raise ValueError(f"{name}'s scale must be positive, got {scale!r:.80}")
+    _, exponent = np.frexp(scale)
+    return mean, scale, np.ldexp(1.0, exponent - 1)
+
+
 def _check_opset(opset: object, onnx: Any) -> int:
     newest = int(onnx.defs.onnx_opset_version())
     if (
@@ -383,6 +400,9 @@ def to_onnx(
     *,
     dtype: str | np.dtype | None = None,
     opset: int = DEFAULT_OPSET,
+    input_scaling: tuple[object, object] | None = None,
+    output_scaling: tuple[object, object] | None = None,
+    classes: object = None,
 ) -> onnx.ModelProto:
     """Export a network or a fitted estimator to ONNX (needs ``pip install glassnet[onnx]``).
 
@@ -398,6 +418,14 @@ def to_onnx(
         What the graph computes in and takes (default: the network's dtype).
     opset : int, default=17
         The ONNX operator set, from 13 to the newest the installed onnx knows.
+    input_scaling, output_scaling : tuple (mean, scale) of arrays, optional
+        For a network trained on standardised data (``glassnet train --standardize`` and
+        ``--standardize-target`` keep these): the graph takes the raw ``X`` and computes
+        ``(X − mean) / scale`` first, and returns ``variable · scale + mean``, in the same
+        operations (and units of a power of two near ``scale``) as ``glassnet predict``.
+    classes : sequence of labels, optional
+        For a classification network: ``label`` gives ``classes[index]`` instead of the index
+        (as ``glassnet predict`` writes the labels it was trained on).
 
     Returns
     -------
@@ -436,7 +464,40 @@ def to_onnx(
     elem = onnx.helper.np_dtype_to_tensor_dtype(resolved)
     graph = _ProtoGraph(resolved, opset)
     names = _output_names(target)
-    _body(graph, target, "X", {name: name for name in names})
+    x_name, renamed = "X", {name: name for name in names}
+    if input_scaling is not None:
+        mean, scale, power = _scaling(input_scaling, int(network.n_inputs or 0), "input_scaling")
+        divided = graph.node("Div", ["X", graph.constant(power.astype(resolved), "power")])
+        centred = graph.node("Sub", [divided, graph.constant((mean / power).astype(resolved), "m")])
+        x_name = graph.node("Div", [centred, graph.constant((scale / power).astype(resolved), "s")])
+    if output_scaling is not None:
+        if "variable" not in names:
+            raise ValueError("output_scaling is for a network or a regressor, not a classifier")
+        renamed["variable"] = "standardised_variable"
+    if classes is not None:
+        if target.kind != "network" or not target.classification:
+            raise ValueError("classes is for a classification network (estimators have theirs)")
+        labels = np.asarray(classes)
+        if labels.shape != (network.n_classes,):
+            raise ValueError(
+                f"classes must hold {network.n_classes} labels (one per class), got "
+                f"{labels.shape[0] if labels.ndim else 'a scalar'}"
+            )
+        target.classes = _label_constant(labels)
+        renamed["label"] = "label_index"
+    _body(graph, target, x_name, renamed)
+    if output_scaling is not None:
+        mean, scale, power = _scaling(output_scaling, int(network.n_outputs or 0), "output_scaling")
+        scaled = graph.node(
+            "Mul", ["standardised_variable", graph.constant((scale / power).astype(resolved), "s")]
+        )
+        shifted = graph.node("Add", [scaled, graph.constant((mean / power).astype(resolved), "m")])
+        graph.node("Mul", [shifted, graph.constant(power.astype(resolved), "power")], "variable")
+    if classes is not None:
+        assert target.classes is not None  # set above
+        graph.node(
+            "Gather", [graph.constant(target.classes, "classes"), "label_index"], "label", axis=0
+        )
     batch = "N"
     shapes: dict[str, tuple[int, list[Any]]] = {
         "variable": (elem, [batch, network.n_outputs]),

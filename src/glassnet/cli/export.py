@@ -6,7 +6,7 @@ import argparse
 
 from ..io import load
 from ..network import NeuralNetwork
-from .common import CommandError, say
+from .common import say
 from .modelinfo import ModelInfo
 from .outputs import check_output_file
 
@@ -14,24 +14,21 @@ from .outputs import check_output_file
 def run_export(args: argparse.Namespace) -> int:
     check_output_file(args.to, "--to", screen=False)
     model = load(args.model)
+    extra: dict[str, object] = {}
     if isinstance(model, NeuralNetwork):
+        # a model of `glassnet train`: its standardisation and labels go into the graph, so
+        # that the ONNX model takes and gives the numbers `glassnet predict` does
         info = ModelInfo.from_metadata(model.metadata, args.model, model)
-        scaled = info is not None and (
-            info.standardize is not None or info.target_standardize is not None
-        )
-        if scaled:
-            assert info is not None  # scaled says so
-            flag = "--standardize" if info.standardize is not None else "--standardize-target"
-            raise CommandError(
-                f"{args.model} was trained with {flag}, and its scaling is not part of the "
-                "exported graph yet: the ONNX model would take other numbers than glassnet "
-                "predict does; train without it (or export an estimator in a scikit-learn "
-                "pipeline with skl2onnx)"
-            )
+        if info is not None and info.standardize is not None:
+            extra["input_scaling"] = (info.standardize.mean, info.standardize.scale)
+        if info is not None and info.target_standardize is not None:
+            extra["output_scaling"] = (info.target_standardize.mean, info.target_standardize.scale)
+        if info is not None and info.classes is not None and model.task == "classification":
+            extra["classes"] = info.classes
     from ..export import DEFAULT_OPSET, to_onnx  # needs the onnx package
 
     opset = DEFAULT_OPSET if args.opset is None else args.opset
-    proto = to_onnx(model, args.to, dtype=args.dtype, opset=opset)
+    proto = to_onnx(model, args.to, dtype=args.dtype, opset=opset, **extra)  # type: ignore[arg-type]
     outputs = ", ".join(output.name for output in proto.graph.output)
     say(f"wrote {args.to} (ONNX opset {opset}; input X, outputs {outputs})")
     return 0
