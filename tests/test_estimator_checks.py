@@ -26,7 +26,11 @@ from glassnet import NeuralNetworkClassifier, NeuralNetworkRegressor
         ),
         NeuralNetworkClassifier(solver="adamw", activation="leaky_relu", random_state=0),
         NeuralNetworkRegressor(
-            hidden_layer_sizes=(), loss="huber", solver="sgd", learning_rate_init=0.01, random_state=0
+            hidden_layer_sizes=(),
+            loss="huber",
+            solver="sgd",
+            learning_rate_init=0.01,
+            random_state=0,
         ),
         NeuralNetworkClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0),
         NeuralNetworkRegressor(hidden_layer_sizes=(8,), solver="lbfgs", tol=1e-2, random_state=0),
