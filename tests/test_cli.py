@@ -77,13 +77,21 @@ def test_demo_end_to_end(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == [
         "data.png",
         "decision_boundary.png",
+        "dynamics.png",
         "history.csv",
         "loss.png",
         "metrics.json",
         "model.safetensors",
+        "monitor.csv",
+        "monitor.json",
+        "network.png",
+        "neurons.png",
+        "training.gif",
     ]
-    for name in ("data.png", "loss.png", "decision_boundary.png"):
+    for name in ("data.png", "loss.png", "decision_boundary.png", "dynamics.png", "neurons.png"):
         assert_png(out / name)
+    assert "diagnosis (glassnet.diagnose" in result.stdout
+    assert "a logistic regression scores" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 3 and metrics["seed"] == 2 and "numpy" in metrics["versions"]
     assert "test accuracy: " in result.stdout and "training time" in result.stdout
@@ -121,9 +129,16 @@ def test_train_predict_evaluate_on_csv(tmp_path, csv_files):
         "model.safetensors",
         "metrics.json",
         "history.csv",
+        "monitor.json",
+        "monitor.csv",
+        "dynamics.png",
+        "network.png",
+        "neurons.png",
+        "training.gif",
     } == {p.name for p in out.iterdir()}
-    for name in ("data.png", "loss.png", "decision_boundary.png"):
+    for name in ("data.png", "loss.png", "decision_boundary.png", "network.png", "neurons.png"):
         assert_png(out / name)
+    assert "diagnosis (glassnet.diagnose" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["validation"]["accuracy"] > 0.8
     predictions = glassnet(
@@ -517,13 +532,14 @@ def test_a_failed_move_puts_everything_back(tmp_path, small_csv, capsys, monkeyp
     before = snapshot(tmp_path)
     move, moved = outputs._move, []
 
-    def fail_on_the_fourth(source, target):
+    def fail_on_the_fifth(source, target):
         moved.append(target)
-        if len(moved) == 4:  # after data.png, decision_boundary.png and history.csv
+        # after data.png, decision_boundary.png, dynamics.png and history.csv
+        if len(moved) == 5:
             raise OSError(errno.ENOSPC, "No space left on device")
         move(source, target)
 
-    monkeypatch.setattr(outputs, "_move", fail_on_the_fourth)
+    monkeypatch.setattr(outputs, "_move", fail_on_the_fifth)
     status, _, err = run_cli(
         capsys, "train", "--data", small_csv, "--target", "y", *QUICK, "--out", out
     )
@@ -908,7 +924,8 @@ def interrupted_checkpoint(tmp_path_factory):
             if epoch == 1:
                 signals.raise_signal(signals.SIGINT)
 
-        return original(network, *args, callbacks=[press_ctrl_c], **kwargs)
+        callbacks = [*kwargs.pop("callbacks", []), press_ctrl_c]
+        return original(network, *args, callbacks=callbacks, **kwargs)
 
     train.train_quietly = interrupt_after_two_epochs
     stderr = io.StringIO()

@@ -40,6 +40,8 @@ _OUTPUTS = (
     "training.gif",
 )
 
+#: the widest layer drawn unit by unit in neurons.png
+_MAP_UNITS = 100
 #: frames of training.gif: denser early, where the loss moves fastest
 _FRAMES = 40
 
@@ -146,11 +148,16 @@ def _explain(monitor: Monitor, seed: int, accuracy: float) -> None:
 
 
 def write_pictures(
-    folder: str, network: NeuralNetwork, monitor: Monitor, x: np.ndarray, labels: np.ndarray
+    folder: str,
+    network: NeuralNetwork,
+    monitor: Monitor,
+    x: np.ndarray,
+    labels: np.ndarray | None,
 ) -> list[str]:
     """Write the pictures of a run's insides into ``folder``: ``monitor.json``, ``monitor.csv``,
-    ``dynamics.png``, ``network.png`` and, for two inputs, ``neurons.png`` and ``training.gif``.
-    Returns the names written; notes the plane pictures skipped for other input counts."""
+    ``dynamics.png``, ``network.png`` and, for two inputs, ``neurons.png`` (layers of at most
+    100 units) and ``training.gif`` (with class ``labels`` and snapshots). Returns the names
+    written; notes the plane pictures skipped for other input counts."""
     from .. import pictures
     from ..diagnosis import find_plateau
     from .common import note
@@ -174,9 +181,10 @@ def write_pictures(
             "(pictures over the input plane) are skipped"
         )
         return written
-    pictures.plot_neuron_maps(network, os.path.join(folder, "neurons.png"), x, labels)
-    written.append("neurons.png")
-    if monitor.snapshots:
+    if max(layer.n_outputs for layer in network.layers) <= _MAP_UNITS:
+        pictures.plot_neuron_maps(network, os.path.join(folder, "neurons.png"), x, labels)
+        written.append("neurons.png")
+    if monitor.snapshots and labels is not None:
         pictures.animate_training(
             network,
             monitor.snapshots,

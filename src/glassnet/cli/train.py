@@ -26,6 +26,7 @@ from ..model import rules
 from ..network import NeuralNetwork
 from ..optim import optimizers
 from ..training.callbacks import NonFiniteLossError
+from ..training.monitor import Monitor
 from .common import (
     EXIT_INTERRUPTED,
     CommandError,
@@ -38,6 +39,7 @@ from .common import (
     write_json,
 )
 from .data import Prepared, prepare
+from .demo import snapshot_epochs, write_pictures
 from .memory import check_memory
 from .modelinfo import SETTINGS, ModelInfo, check_settings
 from .outputs import OutputFolder, check_output_file
@@ -141,11 +143,13 @@ def run_train(args: argparse.Namespace) -> int:
         info = run.info.to_json()
         _check_network_memory(settings, _loss_and_sizes(settings, info, run.x.shape[1])[1])
         network = build_network(settings, info, run.x.shape[1])
+    monitor = None
     with outputs.staging() as stage:
         started = time.perf_counter()
         try:
             if checkpoint is None:
-                interrupted = _train_new(args, settings, run, network)
+                monitor = _monitor(settings, run)
+                interrupted = _train_new(args, settings, run, network, monitor)
             else:
                 network, interrupted = _resume(args, checkpoint, run)
         except NonFiniteLossError as error:
@@ -153,6 +157,8 @@ def run_train(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - started
         scores = _report(network, run)
         notes = _write_outputs(stage, outputs, network, run)
+        if monitor is not None:
+            notes += _write_monitor(stage, outputs, network, run, monitor)
         summary = {
             **scores,
             "task": run.info.task,
@@ -178,12 +184,54 @@ def _output_names(run: Prepared) -> list[str]:
     if run.x.shape[1] >= 2:
         names.append("data.png")
     if run.x.shape[1] == 2 and run.info.task == "classification":
-        names.append("decision_boundary.png")
-    return names
+        names += ["decision_boundary.png", "training.gif"]
+    return [*names, *_MONITOR_OUTPUTS]
+
+
+#: what the monitor of a new run writes (neurons.png for two inputs)
+_MONITOR_OUTPUTS = ("monitor.json", "monitor.csv", "dynamics.png", "network.png", "neurons.png")
+
+
+def _monitor(settings: dict[str, Any], run: Prepared) -> Monitor:
+    """A monitor of the new run on (up to 256 rows of) its training data, with snapshots for
+    training.gif when it can be drawn."""
+    epochs = settings["epochs"]
+    animated = run.x.shape[1] == 2 and run.info.task == "classification"
+    return Monitor(run.x, run.y, snapshot_epochs=snapshot_epochs(epochs) if animated else None)
+
+
+def _write_monitor(
+    stage: str, outputs: OutputFolder, network: NeuralNetwork, run: Prepared, monitor: Monitor
+) -> list[str]:
+    """Say the diagnosis; write monitor.json/.csv and the pictures of the run's insides. Pictures
+    that cannot be drawn are left out with a note, as the other figures are."""
+    from ..diagnosis import diagnose
+
+    say("diagnosis (glassnet.diagnose on the recorded dynamics):")
+    for line in diagnose(monitor):
+        say(f"  - {line}")
+    labels = run.y if run.info.task == "classification" else None
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            write_pictures(stage, network, monitor, run.x, labels)
+    except OSError:
+        raise
+    except Exception as error:  # a picture is worth less than the trained model
+        return [f"the monitor's pictures were not all drawn ({type(error).__name__}: {error})"]
+    finally:
+        for name in _MONITOR_OUTPUTS:
+            if not os.path.exists(os.path.join(stage, name)):
+                outputs.discard(name)
+    return []
 
 
 def _train_new(
-    args: argparse.Namespace, settings: dict[str, Any], run: Prepared, network: NeuralNetwork
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    run: Prepared,
+    network: NeuralNetwork,
+    monitor: Monitor,
 ) -> bool:
     """Train a new network; returns whether Ctrl-C interrupted it."""
     network.metadata = {"cli": run.info.to_json()}
@@ -204,6 +252,7 @@ def _train_new(
         checkpoint=args.checkpoint,
         checkpoint_every=args.checkpoint_every,
         resume_with=args.checkpoint,
+        callbacks=[monitor],
     )
 
 
