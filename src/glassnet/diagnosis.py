@@ -215,7 +215,7 @@ def _plateau_layers(monitor: Monitor, plateau: Plateau) -> list[str]:
     stds = ", ".join(f"{z_std[i]:.2f}" for i in hidden)
     return [
         f"no unit is saturated on the plateau (epoch {monitor.epochs[at]}): the hidden layers' "
-        f"pre-activations have standard deviations {stds}, in the nearly straight middle of "
+        f"pre-activations have standard deviations {stds}, mostly in the nearly straight middle of "
         "their activation, so the hidden layers act almost linearly and the network draws "
         "little more than a straight boundary"
     ]
