@@ -129,8 +129,9 @@ def test_bad_state_is_rejected():
 def test_invalid_hyperparameters():
     with pytest.raises(ValueError, match="learning_rate must be > 0"):
         optimizers.SGD(learning_rate=0)
-    with pytest.raises(ValueError, match="momentum must be < 1"):
-        optimizers.SGD(momentum=1.0)
+    with pytest.raises(ValueError, match="momentum must be <= 1"):
+        optimizers.SGD(momentum=1.5)
+    assert optimizers.SGD(momentum=1.0).momentum == 1.0  # allowed, as scikit-learn's MLP
     with pytest.raises(ValueError, match="nesterov=True needs momentum > 0"):
         optimizers.SGD(nesterov=True)
     with pytest.raises(TypeError, match="learning_rate must be a real number"):
