@@ -1,6 +1,6 @@
 """glassnet against scikit-learn's MLPClassifier and PyTorch (CPU), side by side in one run.
 
-    python benchmarks/run.py [--repeats 5] [--cases ABCDE] [--threads N]
+    python benchmarks/run.py [--repeats 5] [--cases ABCDES] [--threads N]
 
 Every measurement runs in a fresh process (so no contestant's idle worker threads slow the next
 one down), the contestants take turns (the order rotates each repetition), and the report gives
@@ -141,6 +141,9 @@ def measure(case: str, name: str, seed: int) -> dict:
     """One measurement, in this (fresh) process."""
     if case == "peak":
         return {"gflops": matmul_peak(cases.CASE_C)}
+    if case == "S":  # the demo's seed experiment, compiled or NumPy
+        backend = "numpy" if name == contestants.NUMPY_PATH else "auto"
+        return contestants.train_seed_experiment(seed, backend)
     train, predict = CONTESTANTS[name]
     if case == "D":
         moons = cases.moons()
@@ -198,6 +201,10 @@ def run_measurement(case: str, name: str, seed: int, threads: int) -> dict:
 
 
 def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
+    if case == "S":  # glassnet alone: its compiled path against its NumPy path
+        contestant_names = ["glassnet", contestants.NUMPY_PATH]
+    elif case.startswith("A"):  # the per-sample step: glassnet's NumPy path as a row of its own
+        contestant_names = [*contestant_names, contestants.NUMPY_PATH]
     runs: dict = {name: [] for name in contestant_names}
     peaks = []
     for repeat, order in rotations(contestant_names, repeats):
@@ -274,7 +281,8 @@ def markdown(results, machine) -> str:
     lines = [
         f"Measured {results['date']} on {machine}; medians of {results['repeats']} interleaved "
         f"repetitions, {results['threads']} threads for every contestant. Ratios are how many "
-        "times faster glassnet is.",
+        f"times faster glassnet is. glassnet's per-sample steps (A, S) ran on "
+        f"{results.get('per_sample_path', 'numpy')}; mini-batches (B, C) on NumPy.",
         "",
         "| case | measure | glassnet | scikit-learn | PyTorch | vs scikit-learn | vs PyTorch |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -298,6 +306,13 @@ def markdown(results, machine) -> str:
             f"| {label} | µs per step | {fmt(mine)} | {fmt(sklearn_us)} | {fmt(torch_us)} | "
             f"{vs_sklearn} | {vs_torch} |"
         )
+        numpy_us = get(key, contestants.NUMPY_PATH, "us_per_step")
+        if numpy_us is not None:
+            lines.append(
+                f"| | µs per step, glassnet's NumPy path (compiled: {fmt(ratio(numpy_us, mine))}× "
+                f"faster) | {fmt(numpy_us)} | | | {fmt(ratio(sklearn_us, numpy_us))}× | "
+                f"{fmt(ratio(torch_us, numpy_us))}× |"
+            )
     if "B" in results:
         mine = get("B", "glassnet", "seconds")
         sklearn_seconds = get("B", "scikit-learn", "seconds")
@@ -399,6 +414,19 @@ def markdown(results, machine) -> str:
                 f"| D. predict 10k samples ({label}) | samples/s | {fmt(mine)} | "
                 f"{fmt(sklearn_rate)} | {fmt(torch_rate)} | {vs_sklearn}× | {vs_torch}× |"
             )
+    if "S" in results:
+        mine = get("S", "glassnet", "seconds")
+        numpy_seconds = get("S", contestants.NUMPY_PATH, "seconds")
+        lines.append(
+            "| S. the demo's seed experiment: 500 epochs, batch 1, validation every epoch | "
+            f"seconds (glassnet's NumPy path: {fmt(numpy_seconds)} s, "
+            f"{fmt(ratio(numpy_seconds, mine))}× slower) | {fmt(mine)} | | | | |"
+        )
+        numpy_accuracy = fmt(get("S", contestants.NUMPY_PATH, "accuracy"), 4)
+        lines.append(
+            f"| | test accuracy (NumPy path: {numpy_accuracy}) | "
+            f"{fmt(get('S', 'glassnet', 'accuracy'), 4)} | | | | |"
+        )
     if "E" in results:
         mine = get("E", "glassnet", "peak")
         torch_peak = get("E", "PyTorch", "peak")
@@ -445,7 +473,7 @@ def main(argv=None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--cases", default="ABCDE")
+    parser.add_argument("--cases", default="ABCDES")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument(
@@ -478,7 +506,9 @@ def main(argv=None) -> int:
     machine += f", scikit-learn {sklearn.__version__}" + (
         f", PyTorch {torch.__version__}" if torch is not None else ""
     )
+    reason = gn.experiments.seed_network(0).compiled_training()
     results = {
+        "per_sample_path": "the compiled kernel (numba)" if reason is None else f"NumPy ({reason})",
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine,
         "repeats": args.repeats,
@@ -489,7 +519,7 @@ def main(argv=None) -> int:
         f"{machine}",
         flush=True,
     )
-    plan = [case for case in ("A", "A shuffled", "B", "C", "D") if case[0] in args.cases]
+    plan = [case for case in ("A", "A shuffled", "B", "C", "D", "S") if case[0] in args.cases]
     for case in plan:
         results[case] = run_case(case, contestant_names, args.repeats, args.threads)
         print(f"{case} done", flush=True)
