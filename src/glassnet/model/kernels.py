@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from . import losses as lo
 if TYPE_CHECKING:
     from .layers import Layer
 
-__all__ = ["SampleEpoch", "not_covered", "unavailable"]
+__all__ = ["FlatStep", "SampleEpoch", "not_covered", "optimizer_not_covered", "unavailable"]
 
 #: activation codes of the kernels (a custom subclass is not covered: its formula may differ)
 _ACTIVATIONS: dict[type, int] = {
@@ -162,6 +162,69 @@ def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any,
         _activate(_SOFTMAX if code == 3 else (3 if code == 4 else 6), c[4], z, out, c)
         for j in range(n):
             out[j] -= target[j]
+
+
+def _update(
+    rule: int,
+    params: Any,
+    grads: Any,
+    slot_1: Any,
+    slot_2: Any,
+    hyper: Any,
+    floats: Any,
+    rate: float,
+    step: int,
+    scalar: Any,
+) -> None:
+    """One optimizer step over the flat vectors: ``SGD._update`` (with momentum or Nesterov),
+    ``Adam._update`` or ``AdamW._update``, fused into one pass per rule.
+
+    ``hyper`` holds the rule's constants in the parameters' dtype, ``floats`` those Adam
+    computes with in float64 (see :func:`_sample_epoch`); ``rate`` is the learning rate of the
+    step, ``step`` the step count after it; ``scalar`` a one-element array of the parameters'
+    dtype, through which a float64 value is rounded as NumPy rounds a 0-d array.
+    """
+    n_parameters = params.shape[0]
+    # one loop per rule, with no branch inside, so that it compiles to vector instructions
+    if rule == _SGD:
+        scalar[0] = rate
+        lr = scalar[0]
+        for p in range(n_parameters):
+            params[p] -= grads[p] * lr  # p -= lr·g
+    elif rule == _MOMENTUM or rule == _NESTEROV:
+        scalar[0] = rate
+        lr = scalar[0]
+        momentum = hyper[0]
+        for p in range(n_parameters):
+            slot_1[p] = slot_1[p] * momentum - grads[p] * lr  # v = momentum·v − lr·g
+        if rule == _MOMENTUM:
+            for p in range(n_parameters):
+                params[p] += slot_1[p]
+        else:
+            for p in range(n_parameters):
+                params[p] -= grads[p] * lr
+                params[p] += slot_1[p] * momentum  # p += momentum·v − lr·g
+    else:
+        t = float(step)
+        scalar[0] = rate * math.sqrt(1.0 - floats[1] ** t) / (1.0 - floats[0] ** t)
+        step_size = scalar[0]
+        if rule == _ADAMW and floats[2] != 0.0:
+            scalar[0] = 1.0 - rate * floats[2]
+            shrink = scalar[0]
+            for p in range(n_parameters):
+                params[p] *= shrink
+        b1, one_minus_b1, b2, one_minus_b2, epsilon = (
+            hyper[0],
+            hyper[1],
+            hyper[2],
+            hyper[3],
+            hyper[4],
+        )
+        for p in range(n_parameters):
+            grad = grads[p]
+            slot_1[p] = slot_1[p] * b1 + grad * one_minus_b1  # m = b1·m + (1 − b1)·g
+            slot_2[p] = slot_2[p] * b2 + (grad * grad) * one_minus_b2  # v = b2·v + (1 − b2)·g²
+            params[p] -= (slot_1[p] / (np.sqrt(slot_2[p]) + epsilon)) * step_size
 
 
 def _sample_epoch(
@@ -293,53 +356,13 @@ def _sample_epoch(
                 for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
                     grads[p] += params[p] * scalar[0]
         # ---- the optimizer's update over the flat vector (SGD._update, Adam._update, ...)
-        rate = rates[s - start]
-        n_parameters = params.shape[0]
-        # one loop per rule, with no branch inside, so that it compiles to vector instructions
-        if rule == _SGD:
-            scalar[0] = rate
-            lr = scalar[0]
-            for p in range(n_parameters):
-                params[p] -= grads[p] * lr  # p -= lr·g
-        elif rule == _MOMENTUM or rule == _NESTEROV:
-            scalar[0] = rate
-            lr = scalar[0]
-            momentum = hyper[0]
-            for p in range(n_parameters):
-                slot_1[p] = slot_1[p] * momentum - grads[p] * lr  # v = momentum·v − lr·g
-            if rule == _MOMENTUM:
-                for p in range(n_parameters):
-                    params[p] += slot_1[p]
-            else:
-                for p in range(n_parameters):
-                    params[p] -= grads[p] * lr
-                    params[p] += slot_1[p] * momentum  # p += momentum·v − lr·g
-        else:
-            t = float(t0 + s - start + 1)
-            scalar[0] = rate * math.sqrt(1.0 - floats[1] ** t) / (1.0 - floats[0] ** t)
-            step_size = scalar[0]
-            if rule == _ADAMW and floats[2] != 0.0:
-                scalar[0] = 1.0 - rate * floats[2]
-                shrink = scalar[0]
-                for p in range(n_parameters):
-                    params[p] *= shrink
-            b1, one_minus_b1, b2, one_minus_b2, epsilon = (
-                hyper[0],
-                hyper[1],
-                hyper[2],
-                hyper[3],
-                hyper[4],
-            )
-            for p in range(n_parameters):
-                grad = grads[p]
-                slot_1[p] = slot_1[p] * b1 + grad * one_minus_b1  # m = b1·m + (1 − b1)·g
-                slot_2[p] = slot_2[p] * b2 + (grad * grad) * one_minus_b2  # v = b2·v + (1 − b2)·g²
-                params[p] -= (slot_1[p] / (np.sqrt(slot_2[p]) + epsilon)) * step_size
+        t = t0 + s - start + 1  # the step count after this step, as Adam._prepare reads it
+        _update(rule, params, grads, slot_1, slot_2, hyper, floats, rates[s - start], t, scalar)
     return penalty_sum
 
 
 # ---------------------------------------------------------------------------------- compilation
-_KERNELS = ("_sigmoid", "_activate", "_backward", "_loss_gradient", "_sample_epoch")
+_KERNELS = ("_sigmoid", "_activate", "_backward", "_loss_gradient", "_update", "_sample_epoch")
 #: None: not tried yet; "": compiled kernels are in place; otherwise why they cannot be
 _status: str | None = None
 _warned = False
@@ -371,6 +394,13 @@ def unavailable() -> str | None:
     return _status or None
 
 
+def _failed(error: Exception) -> None:
+    """A kernel failed to compile: say so once; NumPy trains from now on."""
+    global _status
+    _status = f"numba cannot compile glassnet's kernel: {type(error).__name__}: {error}"
+    _warn_once(_status)
+
+
 def _warn_once(cause: str) -> None:
     global _warned
     if not _warned:
@@ -393,10 +423,92 @@ def not_covered(layers: Sequence[Layer], loss: lo.Loss, optimizer: object) -> st
             return f"layer {index} is a hidden softmax layer, which has no compiled kernel"
     if type(loss) not in _LOSSES:
         return f"the loss {loss.name!r} has no compiled kernel"
+    return optimizer_not_covered(optimizer)
+
+
+def _optimizer_rule(optimizer: Any, dtype: np.dtype) -> tuple[int, np.ndarray, np.ndarray]:
+    """The update's code, its constants in the parameters' dtype (as the NumPy path's 0-d
+    arrays), and ``beta_1``, ``beta_2``, ``weight_decay`` as the Python floats that Adam's
+    bias corrections and AdamW's shrink factor are computed from."""
+    if optimizer.name == "sgd":
+        rule = _NESTEROV if optimizer.nesterov else _MOMENTUM if optimizer.momentum else _SGD
+        return rule, np.array([optimizer.momentum], dtype), np.zeros(3)
+    b1, b2 = optimizer.beta_1, optimizer.beta_2
+    decay = getattr(optimizer, "weight_decay", 0.0)
+    hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon], dtype)
+    rule = _ADAMW if optimizer.name == "adamw" else _ADAM
+    return rule, hyper, np.array([b1, b2, decay])
+
+
+def optimizer_not_covered(optimizer: object) -> str | None:
+    """Why the compiled update (:class:`FlatStep`, and the update of :class:`SampleEpoch`)
+    does not cover ``optimizer``, or None when it does."""
     name = getattr(optimizer, "name", "")
     if type(optimizer).__module__ != _OPTIMIZER_MODULE or name not in ("sgd", "adam", "adamw"):
         return f"the optimizer {type(optimizer).__name__} has no compiled kernel"
     return None
+
+
+class FlatStep:
+    """One optimizer step over the flat parameter vector in compiled code: the optimizer's rule
+    fused into one pass (NumPy makes up to twelve), as a function of no arguments like
+    ``Optimizer.stepper``'s, and valid as long as that is (until the optimizer's settings
+    change). The matrix products of a mini-batch stay with NumPy's BLAS.
+
+    Parameters
+    ----------
+    optimizer : SGD, Adam or AdamW
+        Read for its learning rate and step count, which the step advances.
+    slots : dict of ndarray
+        The optimizer's state for the flat vector.
+    parameters, gradients : ndarray of shape (n_parameters,)
+    fallback : callable
+        The optimizer's own stepper, used when numba fails to compile (warned once).
+    """
+
+    def __init__(
+        self,
+        optimizer: Any,
+        slots: dict[str, np.ndarray],
+        parameters: np.ndarray,
+        gradients: np.ndarray,
+        fallback: Callable[[], None],
+    ) -> None:
+        self.optimizer, self.parameters, self.gradients = optimizer, parameters, gradients
+        self.rule, self.hyper, self.floats = _optimizer_rule(optimizer, parameters.dtype)
+        empty = np.empty(0, parameters.dtype)
+        self.slot_1 = slots.get("velocity", slots.get("m", empty))
+        self.slot_2 = slots.get("v", empty)
+        self.scalar = np.zeros(1, parameters.dtype)
+        self.fallback = fallback
+        self.compiled = False
+
+    def __call__(self) -> None:
+        optimizer = self.optimizer
+        if not self.compiled and unavailable() is not None:
+            return self.fallback()
+        step = optimizer.iterations + 1
+        try:
+            _update(
+                self.rule,
+                self.parameters,
+                self.gradients,
+                self.slot_1,
+                self.slot_2,
+                self.hyper,
+                self.floats,
+                optimizer.current_learning_rate,
+                step,
+                self.scalar,
+            )
+        except Exception as error:
+            if self.compiled or not type(error).__module__.startswith("numba"):
+                raise
+            _failed(error)  # compiling comes first: nothing has changed
+            return self.fallback()
+        self.compiled = True
+        optimizer.iterations = step
+        return None
 
 
 class SampleEpoch:
@@ -460,20 +572,6 @@ class SampleEpoch:
     def _run(*arguments: Any) -> float:
         return float(_sample_epoch(*arguments))
 
-    def _rule(self) -> tuple[int, np.ndarray, np.ndarray]:
-        """The update's code, its constants in the parameters' dtype (as the NumPy path's 0-d
-        arrays), and ``beta_1``, ``beta_2``, ``weight_decay`` as the Python floats that Adam's
-        bias corrections and AdamW's shrink factor are computed from."""
-        optimizer, dtype = self.optimizer, self.parameters.dtype
-        if optimizer.name == "sgd":
-            rule = _NESTEROV if optimizer.nesterov else _MOMENTUM if optimizer.momentum else _SGD
-            return rule, np.array([optimizer.momentum], dtype), np.zeros(3)
-        b1, b2 = optimizer.beta_1, optimizer.beta_2
-        decay = getattr(optimizer, "weight_decay", 0.0)
-        hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon], dtype)
-        rule = _ADAMW if optimizer.name == "adamw" else _ADAM
-        return rule, hyper, np.array([b1, b2, decay])
-
     def __call__(
         self,
         x: np.ndarray,
@@ -496,7 +594,7 @@ class SampleEpoch:
             rates = np.full(stop - start, rate)
         else:  # a schedule of the step count, as Optimizer.current_learning_rate reads it
             rates = np.array([float(rate(t)) for t in range(t0, t0 + stop - start)])
-        rule, hyper, floats = self._rule()
+        rule, hyper, floats = _optimizer_rule(optimizer, self.parameters.dtype)
         z, a, dz = self.buffers
         try:
             penalty = self._run(
@@ -537,9 +635,7 @@ class SampleEpoch:
             # numba compiles on the first call for a dtype, before any sample is trained
             if not type(error).__module__.startswith("numba"):
                 raise
-            global _status
-            _status = f"numba cannot compile glassnet's kernel: {type(error).__name__}: {error}"
-            _warn_once(_status)
+            _failed(error)
             return None
         optimizer.iterations = t0 + stop - start
         return float(penalty)
