@@ -380,24 +380,10 @@ class NeuralNetwork:
             self.l2_scaling,
         )
 
-    def compiled_update(self) -> str | None:
-        """Why the optimizer's step over the flat vector does not run compiled
-        (:class:`~glassnet.model.kernels.FlatStep`), or None when it does."""
-        if self.backend == "numpy":
-            return "backend='numpy'"
-        return kernels.unavailable() or kernels.optimizer_not_covered(self.optimizer)
-
     def optimizer_stepper(self) -> Callable[[], None]:
         """A function that applies one optimizer step to :attr:`parameters` from
-        :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes.
-        Compiled into one pass where :meth:`compiled_update` allows (the same numbers)."""
-        stepper = self.optimizer.stepper(self._param_list, self._grad_list)
-        if self.compiled_update() is not None:
-            return stepper
-        slots = self.optimizer.bind(self._param_list)
-        return kernels.FlatStep(
-            self.optimizer, slots[0] if slots else {}, self._params, self._grads, stepper
-        )
+        :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes."""
+        return self.optimizer.stepper(self._param_list, self._grad_list)
 
     def _infer(self, x: np.ndarray, activate_output: bool = True) -> np.ndarray:
         """Network output (or the output layer's logits) for validated ``x``, caching nothing
@@ -626,13 +612,8 @@ class NeuralNetwork:
             f"total parameters: {total:,}   loss: {self.loss.name}   optimizer: "
             f"{self.optimizer.name} (learning rate {rate:g})   dtype: {self.dtype}",
             f"per-sample training: {self._path_text()}",
-            f"optimizer update: {self._update_text()}",
         ]
         return "\n".join(text)
-
-    def _update_text(self) -> str:
-        reason = self.compiled_update()
-        return "numba (compiled, one pass)" if reason is None else f"numpy ({reason})"
 
     def _path_text(self) -> str:
         reason = self.compiled_training() if self._layers else "no layers"

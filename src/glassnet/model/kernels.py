@@ -22,7 +22,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from . import losses as lo
 if TYPE_CHECKING:
     from .layers import Layer
 
-__all__ = ["FlatStep", "SampleEpoch", "not_covered", "optimizer_not_covered", "unavailable"]
+__all__ = ["SampleEpoch", "not_covered", "unavailable"]
 
 #: activation codes of the kernels (a custom subclass is not covered: its formula may differ)
 _ACTIVATIONS: dict[type, int] = {
@@ -185,7 +185,7 @@ def _update(
     dtype, through which a float64 value is rounded as NumPy rounds a 0-d array.
     """
     n_parameters = params.shape[0]
-    # one loop per rule, with no branch inside, so that it compiles to vector instructions
+    # one loop per rule, with no branch inside the loop
     if rule == _SGD:
         scalar[0] = rate
         lr = scalar[0]
@@ -222,9 +222,11 @@ def _update(
         )
         for p in range(n_parameters):
             grad = grads[p]
-            slot_1[p] = slot_1[p] * b1 + grad * one_minus_b1  # m = b1·m + (1 − b1)·g
-            slot_2[p] = slot_2[p] * b2 + (grad * grad) * one_minus_b2  # v = b2·v + (1 − b2)·g²
-            params[p] -= (slot_1[p] / (np.sqrt(slot_2[p]) + epsilon)) * step_size
+            m = slot_1[p] * b1 + grad * one_minus_b1  # m = b1·m + (1 − b1)·g
+            v = slot_2[p] * b2 + (grad * grad) * one_minus_b2  # v = b2·v + (1 − b2)·g²
+            slot_1[p] = m
+            slot_2[p] = v
+            params[p] -= (m / (np.sqrt(v) + epsilon)) * step_size
 
 
 def _sample_epoch(
@@ -423,7 +425,10 @@ def not_covered(layers: Sequence[Layer], loss: lo.Loss, optimizer: object) -> st
             return f"layer {index} is a hidden softmax layer, which has no compiled kernel"
     if type(loss) not in _LOSSES:
         return f"the loss {loss.name!r} has no compiled kernel"
-    return optimizer_not_covered(optimizer)
+    name = getattr(optimizer, "name", "")
+    if type(optimizer).__module__ != _OPTIMIZER_MODULE or name not in ("sgd", "adam", "adamw"):
+        return f"the optimizer {type(optimizer).__name__} has no compiled kernel"
+    return None
 
 
 def _optimizer_rule(optimizer: Any, dtype: np.dtype) -> tuple[int, np.ndarray, np.ndarray]:
@@ -438,77 +443,6 @@ def _optimizer_rule(optimizer: Any, dtype: np.dtype) -> tuple[int, np.ndarray, n
     hyper = np.array([b1, 1.0 - b1, b2, 1.0 - b2, optimizer.epsilon], dtype)
     rule = _ADAMW if optimizer.name == "adamw" else _ADAM
     return rule, hyper, np.array([b1, b2, decay])
-
-
-def optimizer_not_covered(optimizer: object) -> str | None:
-    """Why the compiled update (:class:`FlatStep`, and the update of :class:`SampleEpoch`)
-    does not cover ``optimizer``, or None when it does."""
-    name = getattr(optimizer, "name", "")
-    if type(optimizer).__module__ != _OPTIMIZER_MODULE or name not in ("sgd", "adam", "adamw"):
-        return f"the optimizer {type(optimizer).__name__} has no compiled kernel"
-    return None
-
-
-class FlatStep:
-    """One optimizer step over the flat parameter vector in compiled code: the optimizer's rule
-    fused into one pass (NumPy makes up to twelve), as a function of no arguments like
-    ``Optimizer.stepper``'s, and valid as long as that is (until the optimizer's settings
-    change). The matrix products of a mini-batch stay with NumPy's BLAS.
-
-    Parameters
-    ----------
-    optimizer : SGD, Adam or AdamW
-        Read for its learning rate and step count, which the step advances.
-    slots : dict of ndarray
-        The optimizer's state for the flat vector.
-    parameters, gradients : ndarray of shape (n_parameters,)
-    fallback : callable
-        The optimizer's own stepper, used when numba fails to compile (warned once).
-    """
-
-    def __init__(
-        self,
-        optimizer: Any,
-        slots: dict[str, np.ndarray],
-        parameters: np.ndarray,
-        gradients: np.ndarray,
-        fallback: Callable[[], None],
-    ) -> None:
-        self.optimizer, self.parameters, self.gradients = optimizer, parameters, gradients
-        self.rule, self.hyper, self.floats = _optimizer_rule(optimizer, parameters.dtype)
-        empty = np.empty(0, parameters.dtype)
-        self.slot_1 = slots.get("velocity", slots.get("m", empty))
-        self.slot_2 = slots.get("v", empty)
-        self.scalar = np.zeros(1, parameters.dtype)
-        self.fallback = fallback
-        self.compiled = False
-
-    def __call__(self) -> None:
-        optimizer = self.optimizer
-        if not self.compiled and unavailable() is not None:
-            return self.fallback()
-        step = optimizer.iterations + 1
-        try:
-            _update(
-                self.rule,
-                self.parameters,
-                self.gradients,
-                self.slot_1,
-                self.slot_2,
-                self.hyper,
-                self.floats,
-                optimizer.current_learning_rate,
-                step,
-                self.scalar,
-            )
-        except Exception as error:
-            if self.compiled or not type(error).__module__.startswith("numba"):
-                raise
-            _failed(error)  # compiling comes first: nothing has changed
-            return self.fallback()
-        self.compiled = True
-        optimizer.iterations = step
-        return None
 
 
 class SampleEpoch:

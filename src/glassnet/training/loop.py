@@ -294,10 +294,8 @@ class _Trainer:
         )
 
     def _compiled_reason(self, network: NeuralNetwork) -> str | None:
-        """Why this run's per-sample steps do not run the compiled kernel (or the run has
-        mini-batches), or None when they do. With ``backend="numba"``, a ``ValueError`` where
-        a compiled path is missing: the per-sample kernel for one sample per step, the
-        optimizer's compiled update for mini-batches."""
+        """Why this run does not train with the compiled per-sample kernel, or None when it
+        does; with ``backend="numba"``, a ``ValueError`` instead of a reason."""
         x, targets = self.data.x, self.data.targets
         reason = network.compiled_training()
         if reason is None:
@@ -307,13 +305,11 @@ class _Trainer:
                 reason = "a sparse x"
             elif x.nbytes + targets.nbytes > _EPOCH_COPY_LIMIT:
                 reason = "data too big to copy once per epoch"
-        if network.backend == "numba":
-            missing = reason if self.batch == 1 else network.compiled_update()
-            if missing is not None:
-                raise ValueError(
-                    f"backend='numba' cannot train this run: {missing}; backend='auto' trains "
-                    "it with NumPy"
-                )
+        if reason is not None and network.backend == "numba":
+            raise ValueError(
+                f"backend='numba' cannot train this run: {reason}; backend='auto' trains it "
+                "with NumPy"
+            )
         return reason
 
     # ------------------------------------------------------------------ the run
@@ -333,8 +329,6 @@ class _Trainer:
         if self.verbose:
             reason = self.compiled_reason
             path = "numba (compiled per-sample kernel)" if reason is None else f"numpy ({reason})"
-            if reason is not None and network.compiled_update() is None:
-                path += ", the optimizer's update compiled (numba)"
             print(f"training with {path}", file=sys.stderr)
         progress = Progress(self.verbose, target - first_epoch)
         with Interrupt() as interrupt:
