@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import threading
 
 import cloudpickle
 import dask.array as da
@@ -159,16 +160,46 @@ def test_map_runs_refuses_bad_arguments_by_name(client, arguments, error, match)
         distributed.map_runs(given.pop("function"), given.pop("configurations"), **given)
 
 
+def connect_in_a_thread(address, timeout):
+    """What ``distributed.connect(address, timeout)`` raised, from a thread given 60 s to
+    finish: a hang fails the test instead of stalling the suite."""
+    outcome = []
+
+    def attempt():
+        try:
+            with distributed.connect(address, timeout=timeout):
+                outcome.append(None)
+        except Exception as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), f"connect({address!r}, timeout={timeout}) still hangs after 60 s"
+    return outcome[0]
+
+
 def test_an_unreachable_scheduler_is_reported_within_the_timeout():
-    with socket.socket() as probe:  # a free port on the loopback interface: nobody listens there
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
-    with (
-        pytest.raises(OSError, match=f"no Dask scheduler answered at {address} within 0.5 s"),
-        distributed.connect(address, timeout=0.5),
-    ):
-        pass
+    # a port on the loopback interface bound but not listening: refused, and held for the
+    # test's length so that no other connection can take it
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{held.getsockname()[1]}"
+        error = connect_in_a_thread(address, 0.5)
+    assert isinstance(error, OSError)
+    assert f"no Dask scheduler answered at {address} within 0.5 s" in str(error)
+
+
+def test_an_address_where_something_else_listens_is_reported_within_the_timeout():
+    # it accepts the connection and never answers Dask's handshake, which Client alone would
+    # wait for forever
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        error = connect_in_a_thread(address, 0.5)
+    assert isinstance(error, OSError)
+    assert f"no Dask scheduler answered at {address} within 0.5 s" in str(error)
 
 
 def test_connect_refuses_workers_for_a_remote_scheduler():

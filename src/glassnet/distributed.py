@@ -17,9 +17,11 @@ README's "Scale out on Dask".
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import numbers
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ._validation import check_int, quote
@@ -110,6 +112,7 @@ def connect(
             client = stack.enter_context(distributed.Client(cluster, timeout=timeout))
         else:
             try:
+                _answers(scheduler, timeout)
                 client = distributed.Client(scheduler, timeout=timeout)
             except ValueError as error:
                 raise ValueError(
@@ -122,6 +125,28 @@ def connect(
                 ) from None
             stack.enter_context(client)
         yield client
+
+
+def _answers(address: str, timeout: float) -> None:
+    """Raise ``OSError`` unless a Dask server at ``address`` completes the handshake in time.
+
+    ``Client(address, timeout=...)`` bounds the TCP connection but not the handshake after
+    it, so an address where something else listens (or a connection that lands on its own
+    port) would hang it forever. Dask's own ``connect``, handshake included, runs here under
+    one deadline, on an event loop of its own in a worker thread, so that a caller already
+    inside a running loop (a notebook) is not disturbed.
+    """
+    from distributed.comm import connect as dask_connect
+
+    async def handshake() -> None:
+        comm = await asyncio.wait_for(dask_connect(address, timeout=timeout), timeout)
+        await comm.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        try:
+            pool.submit(asyncio.run, handshake()).result()
+        except asyncio.TimeoutError:  # an OSError from Python 3.11 on, not before
+            raise OSError(f"no answer from {address} within {timeout:g} s") from None
 
 
 def _running_client(client: object) -> Any:
