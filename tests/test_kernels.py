@@ -297,3 +297,146 @@ def test_a_kernel_that_fails_to_compile_falls_back_with_one_warning(monkeypatch)
     reference.train(x, y, epochs=2, batch_size=1)
     np.testing.assert_array_equal(network.parameters, reference.parameters)
     assert "numpy (numba cannot compile" in network.summary()
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", [*OPTIMIZERS, "schedule"])
+def test_the_compiled_update_of_mini_batches_is_numpys_exactly(optimizer, dtype):
+    def build(backend: str) -> gn.NeuralNetwork:
+        if optimizer == "schedule":
+            chosen = gn.Adam(gn.schedules.InverseScaling(0.01, power_t=0.5))
+        else:
+            chosen = gn.optimizers.get(OPTIMIZERS[optimizer].get_config())
+        network = gn.NeuralNetwork.from_sizes(
+            [3, 6, 5, 2],
+            activation="relu",
+            loss="cross_entropy",
+            optimizer=chosen,
+            l2=0.01,
+            random_state=0,
+            dtype=dtype,
+            backend=backend,
+        )
+        x, y = _data("classification", "cross_entropy")
+        network.train(x, y, epochs=3, batch_size=5, sample_weight=np.arange(1.0, 25.0))
+        return network
+
+    compiled, reference = build("auto"), build("numpy")
+    assert isinstance(compiled.optimizer_stepper(), kernels.FlatStep)
+    assert not isinstance(reference.optimizer_stepper(), kernels.FlatStep)
+    assert compiled.training_path == "numpy+numba-update"
+    assert reference.training_path == "numpy"
+    np.testing.assert_array_equal(compiled.parameters, reference.parameters)
+    assert compiled.optimizer.iterations == reference.optimizer.iterations == 15
+    for slot, expected in zip(
+        compiled.optimizer.state_dict()["slots"], reference.optimizer.state_dict()["slots"]
+    ):
+        for name in expected:
+            np.testing.assert_array_equal(slot[name], expected[name])
+    assert "mini-batch optimizer update: numba (compiled, one pass)" in compiled.summary()
+    assert "mini-batch optimizer update: numpy (backend='numpy')" in reference.summary()
+
+
+def test_training_path_says_which_code_ran():
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
+    assert network.training_path is None
+    network.train(x, y, epochs=1, batch_size=1)
+    assert network.training_path == "numba-sample"
+    network.train(x, y, epochs=1, batch_size=4)
+    assert network.training_path == "numpy+numba-update"
+    network.backend = "numpy"
+    network.train(x, y, epochs=1, batch_size=1)
+    assert network.training_path == "numpy"
+
+
+def test_a_compiled_update_that_fails_to_compile_falls_back(monkeypatch):
+    from numba.core.errors import TypingError
+
+    def broken(*arguments):
+        raise TypingError("a test's failure")
+
+    monkeypatch.setattr(kernels, "_update", broken)
+    monkeypatch.setattr(kernels, "_warned", False)
+    monkeypatch.setattr(kernels, "_status", kernels._status)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
+    reference = gn.NeuralNetwork.from_sizes(
+        [3, 4, 2], optimizer="adam", random_state=0, backend="numpy"
+    )
+    with pytest.warns(RuntimeWarning, match="a test's failure; training uses NumPy"):
+        network.train(x, y, epochs=2, batch_size=4)
+    reference.train(x, y, epochs=2, batch_size=4)
+    np.testing.assert_array_equal(network.parameters, reference.parameters)
+    assert network.training_path == "numpy"
+    assert "optimizer update: numpy (numba cannot compile" in network.summary()
+
+
+def test_checkpoints_resume_bit_identically_with_the_compiled_update(tmp_path):
+    x, y = _data("classification", "cross_entropy")
+    saved = tmp_path / "after-2.ckpt"
+
+    def keep(network, epoch, logs):
+        if epoch == 2:
+            shutil.copy(tmp_path / "run.ckpt", saved)
+
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 6, 2], loss="cross_entropy", optimizer="adamw", random_state=0
+    )
+    checkpoint = tmp_path / "run.ckpt"
+    network.train(x, y, epochs=4, batch_size=5, checkpoint=checkpoint, callbacks=[keep])
+    resumed = gn.resume(saved, x, y)
+    assert resumed.training_path == "numpy+numba-update"
+    np.testing.assert_array_equal(resumed.parameters, network.parameters)
+    assert resumed.history.loss == network.history.loss
+
+
+def _fresh_status(monkeypatch) -> None:
+    """unavailable() asks numba again on its next call; the test's changes are undone after."""
+    monkeypatch.setattr(kernels, "_status", None)
+    monkeypatch.setattr(kernels, "_warned", False)
+    for name in kernels._KERNELS:  # the compiled functions, put back afterwards
+        monkeypatch.setattr(kernels, name, getattr(kernels, name))
+
+
+def test_a_numba_that_fails_to_import_warns_once_and_numpy_trains(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def broken_import(name, *args, **kwargs):
+        if name == "numba":
+            raise OSError("libllvmlite.so: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    _fresh_status(monkeypatch)
+    monkeypatch.setattr(builtins, "__import__", broken_import)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
+    with pytest.warns(RuntimeWarning, match="numba failed to import: OSError: libllvmlite") as seen:
+        network.train(x, y, epochs=1, batch_size=1)
+        network.train(x, y, epochs=1, batch_size=4)
+    assert len(seen) == 1
+    assert network.training_path == "numpy"
+    assert "numpy (numba failed to import" in network.summary()
+
+
+def test_an_unusable_cache_directory_warns_once_and_numpy_trains(monkeypatch):
+    import numba
+
+    def no_cache(**options):
+        raise RuntimeError("cannot cache function '_update': no locator available for file")
+
+    _fresh_status(monkeypatch)
+    monkeypatch.setattr(numba, "njit", no_cache)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+    reference = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0, backend="numpy")
+    cause = "numba cannot compile glassnet's kernels: RuntimeError: cannot cache .*no locator"
+    with pytest.warns(RuntimeWarning, match=cause) as seen:
+        network.train(x, y, epochs=1, batch_size=1)
+        network.train(x, y, epochs=1, batch_size=4)
+    assert len(seen) == 1
+    reference.train(x, y, epochs=1, batch_size=1)
+    reference.train(x, y, epochs=1, batch_size=4)
+    np.testing.assert_array_equal(network.parameters, reference.parameters)

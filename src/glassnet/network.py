@@ -101,7 +101,9 @@ class NeuralNetwork:
         (:mod:`glassnet.model.kernels`) where numba is installed and the configuration is
         covered, NumPy otherwise (``verbose`` says which); ``"numpy"`` always NumPy;
         ``"numba"`` the kernel or a ``ValueError`` saying why it cannot. Both give the same
-        parameters (to rounding). Mini-batches always train with NumPy. Not part of
+        parameters (to rounding). Mini-batches train with NumPy's matrix products; their
+        optimizer update is compiled into one pass under the same rule (bit-identical), except
+        with ``"numpy"``. :attr:`training_path` says which code ran. Not part of
         :meth:`get_config`: a choice of the machine, not of the model.
 
     Attributes
@@ -146,6 +148,10 @@ class NeuralNetwork:
         self.random_state = random_state
         self.rng = check_random_state(random_state)
         self.history = History()
+        #: which code ran the last training step: None before any; "numba-sample" (the compiled
+        #: per-sample kernel), "numpy+numba-update" (NumPy's forward and backward passes and
+        #: BLAS products, the optimizer's update compiled) or "numpy"
+        self.training_path: str | None = None
         #: plain JSON-able data saved with the model (the command line keeps its class names here)
         self.metadata: dict = {}
         self._layers: list[Layer] = []
@@ -368,6 +374,7 @@ class NeuralNetwork:
     def sample_epoch(self) -> kernels.SampleEpoch:
         """The compiled per-sample training of this network as it is now (see
         :meth:`compiled_training`), sharing its parameters and optimizer state."""
+        self.training_path = "numba-sample"
         slots = self.optimizer.bind(self._param_list)
         return kernels.SampleEpoch(
             self._layers,
@@ -380,10 +387,31 @@ class NeuralNetwork:
             self.l2_scaling,
         )
 
+    def compiled_update(self) -> str | None:
+        """Why a mini-batch's optimizer step does not run compiled
+        (:class:`~glassnet.model.kernels.FlatStep`), or None when it does."""
+        if self.backend == "numpy":
+            return "backend='numpy'"
+        return kernels.unavailable() or kernels.optimizer_not_covered(self.optimizer)
+
     def optimizer_stepper(self) -> Callable[[], None]:
         """A function that applies one optimizer step to :attr:`parameters` from
-        :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes."""
-        return self.optimizer.stepper(self._param_list, self._grad_list)
+        :attr:`gradients` (see :meth:`Optimizer.stepper`); valid until the optimizer changes.
+        Fused into one compiled pass where :meth:`compiled_update` allows (the same numbers)."""
+        stepper = self.optimizer.stepper(self._param_list, self._grad_list)
+        if self.compiled_update() is not None:
+            self.training_path = "numpy"
+            return stepper
+        self.training_path = "numpy+numba-update"
+
+        def fallback() -> None:  # numba failed to compile the update (warned once)
+            self.training_path = "numpy"
+            stepper()
+
+        slots = self.optimizer.bind(self._param_list)
+        return kernels.FlatStep(
+            self.optimizer, slots[0] if slots else {}, self._params, self._grads, fallback
+        )
 
     def _infer(self, x: np.ndarray, activate_output: bool = True) -> np.ndarray:
         """Network output (or the output layer's logits) for validated ``x``, caching nothing
@@ -612,8 +640,13 @@ class NeuralNetwork:
             f"total parameters: {total:,}   loss: {self.loss.name}   optimizer: "
             f"{self.optimizer.name} (learning rate {rate:g})   dtype: {self.dtype}",
             f"per-sample training: {self._path_text()}",
+            f"mini-batch optimizer update: {self._update_text()}",
         ]
         return "\n".join(text)
+
+    def _update_text(self) -> str:
+        reason = self.compiled_update()
+        return "numba (compiled, one pass)" if reason is None else f"numpy ({reason})"
 
     def _path_text(self) -> str:
         reason = self.compiled_training() if self._layers else "no layers"
@@ -721,6 +754,7 @@ class NeuralNetwork:
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self.__dict__.setdefault("backend", "auto")  # pickled before glassnet had kernels
+        self.__dict__.setdefault("training_path", None)
         self._lock = threading.RLock()
         for layer in self._layers:
             layer.convert(layer.dtype)
