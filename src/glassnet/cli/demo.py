@@ -15,6 +15,7 @@ from ..network import NeuralNetwork
 from ..training.monitor import Monitor
 from .common import (
     EXIT_INTERRUPTED,
+    note,
     say,
     seed_study_digest,
     train_quietly,
@@ -38,12 +39,16 @@ _OUTPUTS = (
     "network.png",
     "dynamics.png",
     "training.gif",
+    "snapshots.safetensors",
+    "page.html",
 )
 
 #: the widest layer drawn unit by unit in neurons.png
 _MAP_UNITS = 100
 #: frames of training.gif: denser early, where the loss moves fastest
 _FRAMES = 40
+#: epochs whose parameters the page replays (with the initial ones, 50 for 500 epochs)
+PAGE_SNAPSHOTS = 54
 
 
 def snapshot_epochs(epochs: int, frames: int = _FRAMES) -> list[int]:
@@ -58,6 +63,7 @@ def run_demo(args: argparse.Namespace) -> int:
     x_train, x_test, y_train, y_test = experiments.moons_split(seed)
     network = experiments.seed_network(seed)
     network.metadata = {
+        "demo": {"seed": seed},  # glassnet page draws the run's moons again from it
         "cli": {
             "task": "classification",
             "features": ["x1", "x2"],
@@ -67,7 +73,8 @@ def run_demo(args: argparse.Namespace) -> int:
         }
     }
     outputs = OutputFolder(args.out, "--out", "glassnet demo")
-    outputs.check_names(_OUTPUTS)
+    names = _OUTPUTS if args.page else _OUTPUTS[:-1]
+    outputs.check_names(names)
     _introduce(seed, args.epochs)
     with outputs.staging() as stage:
         plotting.plot_data(
@@ -76,7 +83,8 @@ def run_demo(args: argparse.Namespace) -> int:
             os.path.join(stage, "data.png"),
             title=f"moons: the {len(y_train)} training samples",
         )
-        monitor = Monitor(x_train, y_train, snapshot_epochs=snapshot_epochs(args.epochs))
+        frames = PAGE_SNAPSHOTS if args.page else _FRAMES
+        monitor = Monitor(x_train, y_train, snapshot_epochs=snapshot_epochs(args.epochs, frames))
         monitor.snapshot(network, 0)
         started = time.perf_counter()
         interrupted = train_quietly(
@@ -96,12 +104,18 @@ def run_demo(args: argparse.Namespace) -> int:
         _plot_results(stage, network, x_test, y_test, accuracy)
         write_pictures(stage, network, monitor, x_train, y_train)
         save(network, os.path.join(stage, "model.safetensors"))
+        write_snapshot_file(stage, network, monitor)
+        if args.page:
+            for text in write_run_page(
+                stage, network, monitor, (x_train, y_train), (x_test, y_test), "glassnet demo"
+            ):
+                note(text)
         write_history(network.history, os.path.join(stage, "history.csv"))
         write_json(
             _metrics(network, accuracy, final_loss, stalled, interrupted, seconds, seed),
             os.path.join(stage, "metrics.json"),
         )
-    say(f"wrote {', '.join(_OUTPUTS[:-1])} and {_OUTPUTS[-1]} to {args.out}")
+    say(f"wrote {', '.join(names[:-1])} and {names[-1]} to {args.out}")
     return EXIT_INTERRUPTED if interrupted else 0
 
 
@@ -195,6 +209,43 @@ def write_pictures(
         )
         written.append("training.gif")
     return written
+
+
+def write_snapshot_file(folder: str, network: NeuralNetwork, monitor: Monitor) -> bool:
+    """Write the monitor's snapshots, if it kept any, to ``folder/snapshots.safetensors``;
+    returns whether it did."""
+    from ..files.snapshots import FILE_NAME, write_snapshots
+
+    if not monitor.snapshots:
+        return False
+    sizes = [network.layers[0].n_inputs] + [layer.n_outputs for layer in network.layers]
+    write_snapshots(os.path.join(folder, FILE_NAME), monitor.snapshots, sizes)
+    return True
+
+
+def write_run_page(
+    folder: str,
+    network: NeuralNetwork,
+    monitor: Monitor | None,
+    data: tuple[np.ndarray, np.ndarray],
+    test_data: tuple[np.ndarray, np.ndarray] | None,
+    title: str,
+) -> list[str]:
+    """Write ``page.html`` into ``folder``; returns the page's notes. ``data`` and
+    ``test_data`` are in the model's input units, before any standardisation."""
+    from ..page import write_page
+
+    snapshots = monitor.snapshots if monitor is not None else None
+    result = write_page(
+        network,
+        os.path.join(folder, "page.html"),
+        data=data,
+        test_data=test_data,
+        snapshots=snapshots,
+        monitor=monitor,
+        title=title,
+    )
+    return result.notes
 
 
 def _plot_results(

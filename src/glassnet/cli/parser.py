@@ -15,6 +15,7 @@ from .common import EXIT_ERROR
 from .demo import run_demo
 from .export import run_export
 from .inspect import run_inspect
+from .page import run_page
 from .predict import run_evaluate, run_predict
 from .study import run_study
 from .train import run_train
@@ -148,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study(commands)
     _add_export(commands)
     _add_inspect(commands)
+    _add_page(commands)
     return parser
 
 
@@ -163,7 +165,8 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
             "rate 0.01, one sample per step, 500 epochs, watched by a Monitor. Prints a\n"
             "diagnosis; writes data.png, loss.png, decision_boundary.png, model.safetensors,\n"
             "metrics.json, history.csv, monitor.json, monitor.csv, neurons.png, network.png,\n"
-            "dynamics.png and training.gif."
+            "dynamics.png, training.gif, snapshots.safetensors (the parameters at 50 epochs) and\n"
+            "page.html (the interactive page of the run; see glassnet page)."
         ),
     )
     demo.add_argument("--out", default=os.path.join("runs", "demo"), help="folder for the outputs")
@@ -180,6 +183,9 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="passes over the training set (the post: 500)",
     )
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.add_argument(
+        "--no-page", dest="page", action="store_false", help="do not write page.html"
+    )
     demo.set_defaults(handler=run_demo)
 
 
@@ -359,6 +365,14 @@ def _add_train_run(train: argparse.ArgumentParser) -> None:
         ),
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--page",
+        action="store_true",
+        help=(
+            "also write page.html, the interactive page of the run (see glassnet page), and "
+            "snapshots.safetensors, the parameters it replays"
+        ),
+    )
 
 
 def _add_predict(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -489,3 +503,36 @@ def _add_inspect(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--out", default=os.path.join("runs", "inspect"), help="folder for the outputs"
     )
     inspect.set_defaults(handler=run_inspect)
+
+
+def _add_page(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """``glassnet page``."""
+    page = commands.add_parser(
+        "page",
+        formatter_class=_Formatter,
+        help="an interactive HTML page of a run or a model",
+        description=(
+            "Write one self-contained HTML page (no network access, opens from disk) of a run\n"
+            "folder (glassnet train or demo: model.safetensors, with snapshots.safetensors and\n"
+            "monitor.json when there) or a model file: the network as a graph and weight\n"
+            "heatmaps, every unit over the input plane (two inputs), an epoch slider and a\n"
+            "play button over the snapshots, the loss and monitor curves, and any point's\n"
+            "forward pass, computed in the page from the embedded parameters as glassnet does."
+        ),
+    )
+    page.add_argument("model", metavar="RUN_DIR_OR_MODEL", help="a run folder or a model file")
+    page.add_argument(
+        "--data",
+        metavar="CSV",
+        help=(
+            "points to draw: a CSV file with the model's feature columns (default: the run's "
+            "own data, read again)"
+        ),
+    )
+    page.add_argument(
+        "--out",
+        metavar="HTML",
+        default=None,
+        help="the page to write (default: RUN_DIR/page.html, or MODEL.html beside a model file)",
+    )
+    page.set_defaults(handler=run_page)

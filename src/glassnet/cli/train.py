@@ -39,13 +39,19 @@ from .common import (
     write_json,
 )
 from .data import Prepared, prepare
-from .demo import snapshot_epochs, write_pictures
+from .demo import (
+    PAGE_SNAPSHOTS,
+    snapshot_epochs,
+    write_pictures,
+    write_run_page,
+    write_snapshot_file,
+)
 from .memory import check_memory
 from .modelinfo import SETTINGS, ModelInfo, check_settings
 from .outputs import OutputFolder, check_output_file
 
 #: the flags that may come with --resume (the rest are the checkpoint's)
-_WITH_RESUME = {"resume", "epochs", "out", "checkpoint", "quiet"}
+_WITH_RESUME = {"resume", "epochs", "out", "checkpoint", "quiet", "page"}
 
 
 @dataclass(frozen=True)
@@ -148,7 +154,9 @@ def run_train(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         try:
             if checkpoint is None:
-                monitor = _monitor(settings, run)
+                monitor = _monitor(settings, run, args.page)
+                if args.page:
+                    monitor.snapshot(network, 0)
                 interrupted = _train_new(args, settings, run, network, monitor)
             else:
                 network, interrupted = _resume(args, checkpoint, run)
@@ -159,6 +167,10 @@ def run_train(args: argparse.Namespace) -> int:
         notes = _write_outputs(stage, outputs, network, run)
         if monitor is not None:
             notes += _write_monitor(stage, outputs, network, run, monitor)
+            if not write_snapshot_file(stage, network, monitor):
+                outputs.discard("snapshots.safetensors")  # an older run's would not fit
+        if args.page:
+            notes += _write_page(stage, network, run, monitor)
         summary = {
             **scores,
             "task": run.info.task,
@@ -185,19 +197,32 @@ def _output_names(run: Prepared) -> list[str]:
         names.append("data.png")
     if run.x.shape[1] == 2 and run.info.task == "classification":
         names += ["decision_boundary.png", "training.gif"]
-    return [*names, *_MONITOR_OUTPUTS]
+    return [*names, *_MONITOR_OUTPUTS, "snapshots.safetensors", "page.html"]
 
 
 #: what the monitor of a new run writes (neurons.png for two inputs)
 _MONITOR_OUTPUTS = ("monitor.json", "monitor.csv", "dynamics.png", "network.png", "neurons.png")
 
 
-def _monitor(settings: dict[str, Any], run: Prepared) -> Monitor:
+def _monitor(settings: dict[str, Any], run: Prepared, page: bool = False) -> Monitor:
     """A monitor of the new run on (up to 256 rows of) its training data, with snapshots for
-    training.gif when it can be drawn."""
+    training.gif when it can be drawn, and for the page's replay (``--page``)."""
     epochs = settings["epochs"]
     animated = run.x.shape[1] == 2 and run.info.task == "classification"
-    return Monitor(run.x, run.y, snapshot_epochs=snapshot_epochs(epochs) if animated else None)
+    wanted = snapshot_epochs(epochs, PAGE_SNAPSHOTS) if page else snapshot_epochs(epochs)
+    return Monitor(run.x, run.y, snapshot_epochs=wanted if animated or page else None)
+
+
+def _write_page(
+    stage: str, network: NeuralNetwork, run: Prepared, monitor: Monitor | None
+) -> list[str]:
+    """page.html of the run (``--page``), with its points in the data's own units, and
+    snapshots.safetensors; returns the page's notes."""
+    info = run.info
+    undo = info.standardize.undo if info.standardize is not None else (lambda v: v)
+    test = None if run.validation is None else (undo(run.validation[0]), run.validation[1])
+    title = os.path.basename(os.path.normpath(run.description)) or "glassnet train"
+    return write_run_page(stage, network, monitor, (undo(run.x), run.y), test, title)
 
 
 def _write_monitor(

@@ -36,6 +36,7 @@ from .atomic import PathArgument, atomic_write, check_save_target, display_path,
 __all__ = [
     "FORMAT_VERSION",
     "KINDS",
+    "SNAPSHOTS_KIND",
     "ModelFileError",
     "atomic_write",
     "check_save_target",
@@ -58,8 +59,10 @@ _DTYPES: dict[str, np.dtype] = {
     "F32": np.dtype("<f4"),
     "I64": np.dtype("<i8"),
 }
-#: what a file can hold
+#: what a model file can hold
 KINDS = ("NeuralNetwork", "NeuralNetworkClassifier", "NeuralNetworkRegressor")
+#: what other glassnet files in the same container hold (read with ``kinds=``, never as models)
+SNAPSHOTS_KIND = "ParameterSnapshots"
 
 TensorSpecs = dict[str, tuple[np.dtype, tuple[int, ...]]]
 
@@ -188,9 +191,14 @@ def _tensor_specs(header: dict, data_size: int) -> TensorSpecs:
 
 
 def read_document(
-    path: PathArgument, check: Callable[[dict, TensorSpecs], None] | None = None
+    path: PathArgument,
+    check: Callable[[dict, TensorSpecs], None] | None = None,
+    kinds: tuple[str, ...] = KINDS,
 ) -> tuple[dict, dict[str, np.ndarray]]:
     """Read and verify a model file; return ``(document, tensors)``.
+
+    ``kinds`` are the document kinds accepted (model files by default; the parameter snapshots of
+    a run are read with ``(SNAPSHOTS_KIND,)``).
 
     ``check(document, specs)`` sees the document and every tensor's dtype and shape before any
     tensor is read, and raises :class:`ModelFileError` for what does not fit.
@@ -207,7 +215,7 @@ def read_document(
     """
     shown = display_path(path)
     try:
-        return _read_verified(shown, check)
+        return _read_verified(shown, check, kinds)
     except ModelFileError as error:
         raise ModelFileError(f"{shown} is not a valid glassnet model file: {error}") from None
     except OSError:
@@ -250,7 +258,7 @@ def _document_int(digits: str) -> int:
 
 
 def _read_verified(
-    path: str, check: Callable[[dict, TensorSpecs], None] | None
+    path: str, check: Callable[[dict, TensorSpecs], None] | None, kinds: tuple[str, ...] = KINDS
 ) -> tuple[dict, dict[str, np.ndarray]]:
     with _open_regular(path) as handle:
         size = os.fstat(handle.fileno()).st_size
@@ -271,7 +279,7 @@ def _read_verified(
                 f"the glassnet metadata is not valid JSON ({type(error).__name__})"
             ) from None
         document = read_dict(document, "the glassnet metadata is not a JSON object")
-        _check_versions(document)
+        _check_versions(document, kinds)
         specs = _tensor_specs(header, size - data_start)
         if check is not None:
             check(document, specs)
@@ -292,7 +300,7 @@ def _read_verified(
     return document, tensors
 
 
-def _check_versions(document: dict) -> None:
+def _check_versions(document: dict, kinds: tuple[str, ...] = KINDS) -> None:
     version = document.get("format_version")
     read_int(version, "format_version", 1)
     if version > FORMAT_VERSION:  # type: ignore[operator]
@@ -300,7 +308,10 @@ def _check_versions(document: dict) -> None:
             f"this model file has format version {version}, newer than the {FORMAT_VERSION} this "
             "glassnet reads; upgrade glassnet to open it"
         )
-    expect(document.get("kind") in KINDS, f"unknown model kind {document.get('kind')!r:.80}")
+    kind = document.get("kind")
+    if kind not in kinds and kind in (*KINDS, SNAPSHOTS_KIND):
+        raise ModelFileError(f"it holds {kind}, not {' or '.join(kinds)}")
+    expect(kind in kinds, f"unknown model kind {kind!r:.80}")
     saved_with = document.get("glassnet_version")
     expect(isinstance(saved_with, str) and len(saved_with) < 64, "malformed glassnet_version")
 
