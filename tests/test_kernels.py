@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 
 import numpy as np
@@ -49,6 +50,7 @@ def _trained(backend: str, hidden: str, output: tuple, optimizer: str, dtype: st
     x, y = _data(task, loss)
     n_out = 1 if loss == "binary_cross_entropy" else 2
     train_options = {"sample_weight": options.pop("sample_weight", None)}
+    batch_size = options.pop("batch_size", 1)
     network = gn.NeuralNetwork.from_sizes(
         [3, 5, 4, n_out],
         activation=hidden,
@@ -63,7 +65,7 @@ def _trained(backend: str, hidden: str, output: tuple, optimizer: str, dtype: st
     )
     network.stopped = None
     try:
-        network.train(x, y, epochs=3, batch_size=1, **train_options)
+        network.train(x, y, epochs=3, batch_size=batch_size, **train_options)
     except gn.NonFiniteLossError as error:  # both paths must stop alike
         network.stopped = str(error)
     return network
@@ -108,6 +110,68 @@ def test_compiled_equals_numpy(hidden, output, optimizer, dtype, rtol):
         exact = _trained("numpy", hidden, output, optimizer, "float64")
         own = _gap(reference.parameters, exact.parameters)
         assert _gap(compiled.parameters, reference.parameters) <= max(rtol, 2 * own)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("output", OUTPUTS, ids=lambda o: f"{o[0]}-{o[1]}")
+@pytest.mark.parametrize("hidden", HIDDEN)
+def test_compiled_mini_batches_equal_numpy_exactly(hidden, output, optimizer, dtype):
+    # the activations' one-pass kernels and the fused update do NumPy's operations in NumPy's
+    # order: the same numbers to the last bit, which is more than the 1e-12 (1e-5) asked for
+    compiled = _trained("auto", hidden, output, optimizer, dtype, batch_size=5)
+    reference = _trained("numpy", hidden, output, optimizer, dtype, batch_size=5)
+    assert compiled.training_path == "numpy+numba-update"
+    assert getattr(compiled, "stopped", None) == getattr(reference, "stopped", None)
+    np.testing.assert_array_equal(compiled.parameters, reference.parameters)
+    assert compiled.history.loss == reference.history.loss
+    for slot, expected in zip(
+        compiled.optimizer.state_dict()["slots"], reference.optimizer.state_dict()["slots"]
+    ):
+        for name in expected:
+            np.testing.assert_array_equal(slot[name], expected[name])
+
+
+def test_mini_batch_plans_use_the_activation_kernels_where_they_exist():
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 4, 4, 4, 4, 2],
+        activation="relu",
+        loss="cross_entropy",
+        random_state=0,
+    )
+    kinds = ["relu", "leaky_relu", "sigmoid", "softplus"]
+    for layer, kind in zip(network.layers, kinds):
+        layer.activation = gn.activations.get(kind)
+    plan = network.step_plan(8)
+    compiled = [isinstance(step.backward, functools.partial) for step in plan.steps]
+    assert compiled == [True, True, True, False, False]  # softplus and softmax: NumPy's
+    assert isinstance(plan.steps[0].activate, functools.partial)  # ReLU's forward
+    network.backend = "numpy"
+    assert not any(isinstance(s.backward, functools.partial) for s in network.step_plan(8).steps)
+    network.backend = "auto"
+    single = network.step_plan(1)  # one sample per step is the per-sample kernel's, or NumPy's
+    assert not any(isinstance(s.backward, functools.partial) for s in single.steps)
+
+
+def test_activation_kernels_that_fail_to_compile_leave_numpys(monkeypatch):
+    from numba.core.errors import TypingError
+
+    def broken(*arguments):
+        raise TypingError("a test's failure")
+
+    monkeypatch.setattr(kernels, "_relu_backward", broken)
+    monkeypatch.setattr(kernels, "_warned", False)
+    monkeypatch.setattr(kernels, "_status", kernels._status)
+    x, y = _data("classification", "cross_entropy")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="cross_entropy", random_state=0)
+    reference = gn.NeuralNetwork.from_sizes(
+        [3, 4, 2], loss="cross_entropy", random_state=0, backend="numpy"
+    )
+    with pytest.warns(RuntimeWarning, match="a test's failure; training uses NumPy"):
+        network.train(x, y, epochs=2, batch_size=4)
+    reference.train(x, y, epochs=2, batch_size=4)
+    np.testing.assert_array_equal(network.parameters, reference.parameters)
+    assert network.training_path == "numpy"
 
 
 def _gap(actual: np.ndarray, expected: np.ndarray) -> float:

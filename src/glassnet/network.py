@@ -335,6 +335,7 @@ class NeuralNetwork:
             self.loss,
             self.l2,
             self.l2_scaling,
+            self.backend,
             *(layer.activation for layer in self._layers),
         )
         plan = self._plans.get(key)
@@ -343,8 +344,9 @@ class NeuralNetwork:
                 self._plans.clear()
             fused = self.loss.fused_activation is not None
             flat = (self._params, self._grads, self._weight_mask)
+            compiled = self.backend != "numpy"  # where numba runs (kernels.activation_passes)
             plan = StepPlan(
-                self._layers, n_samples, self.loss, fused, self.l2, flat, self.l2_scaling
+                self._layers, n_samples, self.loss, fused, self.l2, flat, self.l2_scaling, compiled
             )
             self._plans[key] = plan
         return plan

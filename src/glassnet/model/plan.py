@@ -31,6 +31,8 @@ import numpy as np
 # `np.dot` costs a second dictionary lookup per call
 from numpy import dot, multiply
 
+from . import kernels
+
 if TYPE_CHECKING:
     from .layers import Layer
     from .losses import Loss
@@ -88,13 +90,26 @@ class LayerStep:
     saved: np.ndarray
 
     @classmethod
-    def build(cls, layer: Layer, n_samples: int, output: np.ndarray) -> LayerStep:
+    def build(
+        cls, layer: Layer, n_samples: int, output: np.ndarray, compiled: bool = False
+    ) -> LayerStep:
         """Buffers for ``layer`` on ``n_samples`` rows; ``output`` is where its ``a`` goes (with
-        a trailing column of ones)."""
+        a trailing column of ones). With ``compiled``, the activation's forward and backward
+        are numba's one-pass loops where :func:`kernels.activation_passes` has them."""
         dtype = layer.packed.dtype
         z = np.empty((n_samples, layer.n_outputs), dtype)
+        dz = np.empty_like(z)
         a = output[:, :-1]
+        grad_input = np.empty((n_samples, layer.n_inputs), dtype)
         activation = layer.activation
+        forward, backward = activation.forward, activation.backward
+        if compiled:
+            # dL/da arrives in the next layer's grad_input, of this layer's width
+            fused_forward, fused_backward = kernels.activation_passes(
+                activation, z, a, dz, np.empty_like(z)
+            )
+            forward = fused_forward or forward
+            backward = fused_backward or backward
         return cls(
             n_inputs=layer.n_inputs,
             packed=layer.packed,
@@ -105,13 +120,13 @@ class LayerStep:
             grad_bias=layer.grad_packed[-1],
             weights_t=layer.weights.T,
             z=z,
-            dz=np.empty_like(z),
+            dz=dz,
             output=output,
             a=a,
-            grad_input=np.empty((n_samples, layer.n_inputs), dtype),
+            grad_input=grad_input,
             ones=np.ones(n_samples, dtype),
-            activate=activation.forward,
-            backward=activation.backward,
+            activate=forward,
+            backward=backward,
             saved=z if activation.derivative_uses == "z" else a,
         )
 
@@ -173,6 +188,10 @@ class StepPlan:
     l2_scaling : {"constant", "batch"}
         With ``"batch"``, ``l2`` is divided by the batch's size (the sum of its sample weights)
         at every step: scikit-learn's ``alpha``.
+    compiled : bool
+        For batches of more than one sample: use numba's one-pass loops for the activations'
+        element-wise work where they exist (:func:`kernels.activation_passes`; the same
+        numbers). The matrix products stay with NumPy's BLAS.
     """
 
     def __init__(
@@ -184,6 +203,7 @@ class StepPlan:
         l2: float = 0.0,
         flat: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
         l2_scaling: str = "constant",
+        compiled: bool = False,
     ) -> None:
         self.n_samples = n_samples
         self.loss = loss
@@ -200,7 +220,10 @@ class StepPlan:
         else:
             outputs = [np.ones((n_samples, layer.n_outputs + 1), dtype) for layer in layers[:-1]]
         outputs.append(np.ones((n_samples, layers[-1].n_outputs + 1), dtype))
-        steps = [LayerStep.build(layer, n_samples, out) for layer, out in zip(layers, outputs)]
+        compiled = compiled and n_samples > 1  # one sample: the per-sample kernel's domain
+        steps = [
+            LayerStep.build(layer, n_samples, out, compiled) for layer, out in zip(layers, outputs)
+        ]
         self.groups = _group_derivatives(layers, steps, row, starts) if n_samples == 1 else []
         self.steps = steps
         self.hidden = steps[:-1]
