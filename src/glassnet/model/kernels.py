@@ -547,7 +547,8 @@ def activation_passes(
         alpha = dtype(activation.alpha)  # type: ignore[attr-defined]
         backward = functools.partial(_leaky_relu_backward, zero, one, alpha)
     else:
-        backward = functools.partial(_sigmoid_backward if kind is act.Sigmoid else _tanh_backward, one)
+        kernel = _sigmoid_backward if kind is act.Sigmoid else _tanh_backward
+        backward = functools.partial(kernel, one)
     saved = z if activation.derivative_uses == "z" else a
     try:
         if forward is not None:
