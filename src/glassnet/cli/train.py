@@ -170,7 +170,8 @@ def run_train(args: argparse.Namespace) -> int:
             if not write_snapshot_file(stage, network, monitor):
                 outputs.discard("snapshots.safetensors")  # an older run's would not fit
         if args.page:
-            notes += _write_page(stage, network, run, monitor)
+            title = os.path.basename(os.path.normpath(args.out))
+            notes += _write_page(stage, network, run, monitor, title)
         summary = {
             **scores,
             "task": run.info.task,
@@ -214,14 +215,13 @@ def _monitor(settings: dict[str, Any], run: Prepared, page: bool = False) -> Mon
 
 
 def _write_page(
-    stage: str, network: NeuralNetwork, run: Prepared, monitor: Monitor | None
+    stage: str, network: NeuralNetwork, run: Prepared, monitor: Monitor | None, title: str
 ) -> list[str]:
     """page.html of the run (``--page``), with its points in the data's own units, and
     snapshots.safetensors; returns the page's notes."""
     info = run.info
     undo = info.standardize.undo if info.standardize is not None else (lambda v: v)
     test = None if run.validation is None else (undo(run.validation[0]), run.validation[1])
-    title = os.path.basename(os.path.normpath(run.description)) or "glassnet train"
     return write_run_page(stage, network, monitor, (undo(run.x), run.y), test, title)
 
 
