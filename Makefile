@@ -25,6 +25,7 @@ lint: $(STAMP)
 # the fast suite (about a minute on 2 cores); `make test-slow` runs the long experiments
 test: lint
 	$(BIN)/python -m pytest -q -m "not slow"
+	@test -x /usr/bin/chromium || echo "make test: the browser tests of tests/test_page.py were SKIPPED: /usr/bin/chromium not found (apt-get install chromium; .ci/run installs it and requires them)"
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow -s

@@ -86,6 +86,8 @@ def test_demo_end_to_end(tmp_path):
         "monitor.json",
         "network.png",
         "neurons.png",
+        "page.html",
+        "snapshots.safetensors",
         "training.gif",
     ]
     for name in ("data.png", "loss.png", "decision_boundary.png", "dynamics.png", "neurons.png"):
@@ -134,6 +136,7 @@ def test_train_predict_evaluate_on_csv(tmp_path, csv_files):
         "dynamics.png",
         "network.png",
         "neurons.png",
+        "snapshots.safetensors",
         "training.gif",
     } == {p.name for p in out.iterdir()}
     for name in ("data.png", "loss.png", "decision_boundary.png", "network.png", "neurons.png"):

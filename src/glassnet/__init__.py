@@ -10,7 +10,8 @@ The package, from the bottom up (``docs/architecture.md`` has the picture):
 * ``glassnet.files`` and ``glassnet.io``: model files, and saving, loading and resuming;
 * front ends: ``glassnet.estimators`` (scikit-learn), ``glassnet.cli`` (the ``glassnet``
   command), ``glassnet.experiments`` and ``glassnet.study``; pictures in ``glassnet.plotting`` and
-  ``glassnet.pictures``; ``glassnet.diagnose`` explains a run a ``Monitor`` recorded.
+  ``glassnet.pictures``; ``glassnet.diagnose`` explains a run a ``Monitor`` recorded;
+  ``glassnet.write_page`` writes an interactive HTML page of a model and its run.
 
 The core needs NumPy only. The scikit-learn estimators, model files, plots and progress bars use
 optional dependencies (``pip install glassnet[all]``) and are imported when first used.
@@ -56,6 +57,7 @@ __all__ = [
     "save",
     "schedules",
     "to_onnx",
+    "write_page",
 ]
 
 _LAZY = {
@@ -67,6 +69,7 @@ _LAZY = {
     "ModelFileError": "io",
     "to_onnx": "export",
     "diagnose": "diagnosis",
+    "write_page": "page",
 }
 
 
@@ -80,6 +83,7 @@ _LAZY_MODULES = (
     "export",
     "plotting",
     "pictures",
+    "page",
     "study",
 )
 
