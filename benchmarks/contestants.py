@@ -48,8 +48,7 @@ def train_glassnet(spec, x, y, seed, backend="auto"):
         seed,
         backend,
     )
-    if spec["batch_size"] == 1:
-        load_kernel(network, x, y)
+    load_kernel(network, x, y, spec["batch_size"])
     started = time.perf_counter()
     network.train(
         x, y, epochs=spec["epochs"], batch_size=spec["batch_size"], shuffle=spec["shuffle"]
@@ -57,11 +56,40 @@ def train_glassnet(spec, x, y, seed, backend="auto"):
     return network, time.perf_counter() - started
 
 
-def load_kernel(network, x, y):
-    """Load the compiled per-sample kernel (from numba's disk cache, or compiled on a machine's
-    first run) before the clock starts, as imports are: a throw-away copy trains two samples."""
-    if network.compiled_training() is None:
+def load_kernel(network, x, y, batch_size=1):
+    """Load the compiled kernels (from numba's disk cache, or compiled on a machine's first run)
+    before the clock starts, as imports are: a throw-away copy trains two samples, one at a time
+    (the per-sample kernel) or as one batch (the update and the activations' kernels)."""
+    if batch_size == 1 and network.compiled_training() is None:
         network.copy().train(x[:2], y[:2], epochs=1, batch_size=1, shuffle=False)
+    elif batch_size != 1 and network.compiled_update() is None:
+        network.copy().train(x[:2], y[:2], epochs=1, batch_size=2, shuffle=False)
+
+
+def compile_times():
+    """Seconds to get each compiled path ready in this process: compiling the kernels where
+    numba's cache (NUMBA_CACHE_DIR, set by the caller) is empty, loading them where it is not.
+    Each is the first training call of a tiny network on that path."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((4, 2)), np.array([0, 1, 0, 1])
+    times = {}
+    for label, dtype, batch_size, build in [
+        ("per_sample_float64", "float64", 1, lambda: gn.experiments.seed_network(0)),
+        ("mini_batch_float64", "float64", 2, None),
+        ("mini_batch_float32", "float32", 2, None),
+    ]:
+        if build is None:
+            network = glassnet_network(
+                [2, 3, 2], "relu", "cross_entropy", gn.Adam(), dtype, "glorot_uniform", 0
+            )
+        else:
+            network = build()
+        started = time.perf_counter()
+        network.train(x, y, epochs=1, batch_size=batch_size, shuffle=False)
+        times[label] = time.perf_counter() - started
+        times[f"{label}_path"] = network.training_path
+    times["total"] = sum(v for v in times.values() if isinstance(v, float))
+    return times
 
 
 def _glassnet_optimizer(spec):
@@ -183,7 +211,7 @@ def train_seed_experiment(seed, backend):
     network = gn.experiments.seed_network(seed)
     network.backend = backend
     x_train, x_test, y_train, y_test = gn.experiments.moons_split(seed)
-    load_kernel(network, x_train, y_train)
+    load_kernel(network, x_train, y_train, 1)
     started = time.perf_counter()
     network.train(
         x_train, y_train, epochs=500, batch_size=1, shuffle=False, validation_data=(x_test, y_test)
@@ -192,7 +220,7 @@ def train_seed_experiment(seed, backend):
     return {"seconds": seconds, "accuracy": float(network.accuracy(x_test, y_test))}
 
 
-#: glassnet held to its NumPy path (the compiled per-sample kernel's reference), for case A
+#: glassnet held to its NumPy path (the compiled kernels' reference), a row of its own
 NUMPY_PATH = "glassnet (NumPy)"
 
 CONTESTANTS = {

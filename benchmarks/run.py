@@ -1,11 +1,17 @@
 """glassnet against scikit-learn's MLPClassifier and PyTorch (CPU), side by side in one run.
 
-    python benchmarks/run.py [--repeats 5] [--cases ABCDES] [--threads N]
+    python benchmarks/run.py [--repeats 5] [--cases ABCDES] [--threads N] [--seed-dir DIR]
 
 Every measurement runs in a fresh process (so no contestant's idle worker threads slow the next
 one down), the contestants take turns (the order rotates each repetition), and the report gives
 medians, the ratio to each peer, and accuracy beside time. Results go to
 benchmarks/results/latest.json and latest.md, and the table in benchmarks/README.md is replaced.
+
+glassnet runs twice where it has a compiled path: its default (numba where installed) and,
+as a row of its own, its NumPy path (backend="numpy"). Case S also times the blog post's own
+code (benchmarks/post.py: read at run time from --seed-dir, default ../shared/seed; the row is
+skipped when the post is not there). The compile times of the kernels are measured first, in
+fresh processes with an empty numba cache and then with the cache they filled.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ sys.path.insert(0, str(HERE))
 
 import cases  # noqa: E402
 import contestants  # noqa: E402
+import post  # noqa: E402
 from contestants import CONTESTANTS  # noqa: E402
 
 torch = None
@@ -40,11 +47,13 @@ if contestants.torch_available() and ("--worker" not in sys.argv or "PyTorch" in
 
 import glassnet as gn  # noqa: E402
 
+#: issue 15's targets (issue 6's were A 5x and 10x, B 4x and 8x, C 1.3x and 70%, D 5x)
 TARGETS = {
-    "A": {"scikit-learn": 5.0, "PyTorch": 10.0},
-    "B": {"scikit-learn": 4.0, "PyTorch": 8.0},
-    "C": {"PyTorch": 1.3, "peak": 0.70},
-    "D": {"scikit-learn": 5.0},
+    "A": {"scikit-learn": 30.0, "PyTorch": 80.0},
+    "B": {"scikit-learn": 8.0, "PyTorch": 8.0},
+    "C": {"PyTorch": 1.5, "peak": 0.80},
+    "D": {"scikit-learn": 10.0},
+    "S": {post.NAME: 15.0},
 }
 
 
@@ -141,7 +150,11 @@ def measure(case: str, name: str, seed: int) -> dict:
     """One measurement, in this (fresh) process."""
     if case == "peak":
         return {"gflops": matmul_peak(cases.CASE_C)}
-    if case == "S":  # the demo's seed experiment, compiled or NumPy
+    if case == "compile":
+        return contestants.compile_times()
+    if case == "S":  # the demo's seed experiment, compiled or NumPy, or the post's own code
+        if name == post.NAME:
+            return post.run(post.seed_dir(None), 500, seed, int(os.environ["OMP_NUM_THREADS"]))
         backend = "numpy" if name == contestants.NUMPY_PATH else "auto"
         return contestants.train_seed_experiment(seed, backend)
     train, predict = CONTESTANTS[name]
@@ -183,7 +196,9 @@ def _moons_in_order():
     return x_train, y_train, x_test, y_test
 
 
-def run_measurement(case: str, name: str, seed: int, threads: int) -> dict:
+def run_measurement(
+    case: str, name: str, seed: int, threads: int, environment: dict | None = None
+) -> dict:
     command = [
         sys.executable,
         str(HERE / "run.py"),
@@ -194,16 +209,16 @@ def run_measurement(case: str, name: str, seed: int, threads: int) -> dict:
         "--threads",
         str(threads),
     ]
-    output = subprocess.run(command, capture_output=True, text=True)
+    output = subprocess.run(command, capture_output=True, text=True, env=environment)
     if output.returncode != 0:
         raise RuntimeError(f"{case} / {name} failed:\n{output.stderr}")
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
 def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
-    if case == "S":  # glassnet alone: its compiled path against its NumPy path
-        contestant_names = ["glassnet", contestants.NUMPY_PATH]
-    elif case.startswith("A"):  # the per-sample step: glassnet's NumPy path as a row of its own
+    if case == "S":  # glassnet's compiled path, its NumPy path and the blog post's own code
+        contestant_names = ["glassnet", contestants.NUMPY_PATH, post.NAME]
+    elif case != "D":  # glassnet's NumPy path as a row of its own (prediction has no other)
         contestant_names = [*contestant_names, contestants.NUMPY_PATH]
     runs: dict = {name: [] for name in contestant_names}
     peaks = []
@@ -214,7 +229,10 @@ def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
             runs[name].append(run_measurement(case, name, repeat, threads))
     result: dict = {}
     for name, measurements in runs.items():
-        keys = measurements[0].keys()
+        if "skipped" in measurements[0]:
+            result[name] = {"skipped": measurements[0]["skipped"]}
+            continue
+        keys = [key for key, value in measurements[0].items() if isinstance(value, (int, float))]
         result[name] = {key: median([m[key] for m in measurements]) for key in keys}
         result[name]["all"] = measurements
     if case.startswith("A"):
@@ -239,10 +257,23 @@ def run_case(case: str, contestant_names, repeats: int, threads: int) -> dict:
     return result
 
 
+# ---------------------------------------------------------------------------- compile times
+def compile_times(threads: int) -> dict:
+    """Seconds to compile the kernels in a fresh process with an empty numba cache (a
+    machine's first run), then to load them from the cache that run filled (every later run)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="glassnet-numba-cache-") as folder:
+        environment = dict(os.environ, NUMBA_CACHE_DIR=folder)
+        first = run_measurement("compile", "glassnet", 0, threads, environment)
+        cached = run_measurement("compile", "glassnet", 0, threads, environment)
+    return {"first": first, "cached": cached}
+
+
 # ---------------------------------------------------------------------------- case E
 def case_e(contestant_names, threads, epochs=5):
     result = {}
-    for name in contestant_names:
+    for name in [*contestant_names, contestants.NUMPY_PATH]:
         output = subprocess.run(
             [sys.executable, str(HERE / "memory.py"), name, str(epochs), str(threads)],
             capture_output=True,
@@ -282,7 +313,8 @@ def markdown(results, machine) -> str:
         f"Measured {results['date']} on {machine}; medians of {results['repeats']} interleaved "
         f"repetitions, {results['threads']} threads for every contestant. Ratios are how many "
         f"times faster glassnet is. glassnet's per-sample steps (A, S) ran on "
-        f"{results.get('per_sample_path', 'numpy')}; mini-batches (B, C) on NumPy.",
+        f"{results.get('per_sample_path', 'numpy')}; its mini-batches (B, C, E) on "
+        f"{results.get('mini_batch_path', 'NumPy')}. Targets are issue 15's.",
         "",
         "| case | measure | glassnet | scikit-learn | PyTorch | vs scikit-learn | vs PyTorch |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -290,6 +322,28 @@ def markdown(results, machine) -> str:
 
     def get(case, name, key):
         return results.get(case, {}).get(name, {}).get(key)
+
+    def numpy_row(case, key, label, higher_is_better=False):
+        """glassnet's NumPy path beside its default, and its own ratios to the peers."""
+        numpy_value, mine = get(case, contestants.NUMPY_PATH, key), get(case, "glassnet", key)
+        if numpy_value is None:
+            return
+        speedup = ratio(numpy_value, mine, higher_is_better)
+        lines.append(
+            f"| | {label}, glassnet's NumPy path (the default: {fmt(speedup)}× faster) | "
+            f"{fmt(numpy_value)} | | | "
+            f"{fmt(ratio(get(case, 'scikit-learn', key), numpy_value, higher_is_better))}× | "
+            f"{fmt(ratio(get(case, 'PyTorch', key), numpy_value, higher_is_better))}× |"
+        )
+
+    compiled = results.get("compile")
+    if compiled:
+        first, cached = compiled["first"], compiled["cached"]
+        lines.append(
+            "| compiling the kernels (numba, cache=True) | seconds: first run with an empty "
+            "cache / later runs from the cache (per-sample float64 + mini-batch float64 + "
+            f"float32) | {fmt(first['total'])} / {fmt(cached['total'])} | | | | |"
+        )
 
     for key, label in [
         ("A", "A. seed algorithm, batch 1, the post's fixed order"),
@@ -306,13 +360,7 @@ def markdown(results, machine) -> str:
             f"| {label} | µs per step | {fmt(mine)} | {fmt(sklearn_us)} | {fmt(torch_us)} | "
             f"{vs_sklearn} | {vs_torch} |"
         )
-        numpy_us = get(key, contestants.NUMPY_PATH, "us_per_step")
-        if numpy_us is not None:
-            lines.append(
-                f"| | µs per step, glassnet's NumPy path (compiled: {fmt(ratio(numpy_us, mine))}× "
-                f"faster) | {fmt(numpy_us)} | | | {fmt(ratio(sklearn_us, numpy_us))}× | "
-                f"{fmt(ratio(torch_us, numpy_us))}× |"
-            )
+        numpy_row(key, "us_per_step", "µs per step")
     if "B" in results:
         mine = get("B", "glassnet", "seconds")
         sklearn_seconds = get("B", "scikit-learn", "seconds")
@@ -323,6 +371,7 @@ def markdown(results, machine) -> str:
             f"| B. moons, ReLU, Adam, batch 32, 100 epochs | seconds | {fmt(mine)} | "
             f"{fmt(sklearn_seconds)} | {fmt(torch_seconds)} | {vs_sklearn} | {vs_torch} |"
         )
+        numpy_row("B", "seconds", "seconds")
         lines.append(
             "| | test accuracy (median of the timed runs) | "
             f"{fmt(get('B', 'glassnet', 'accuracy'), 4)} | "
@@ -364,6 +413,7 @@ def markdown(results, machine) -> str:
             f"| C. 784-512-256-10, float32, Adam, batch 256 | samples/s | {fmt(mine)} | "
             f"{fmt(sklearn_rate)} | {fmt(torch_rate)} | {vs_sklearn}× | {vs_torch} |"
         )
+        numpy_row("C", "samples_per_second", "samples/s", higher_is_better=True)
         peak = results["C"]["matmul_peak_gflops"]
         fraction = get("C", "glassnet", "fraction_of_peak")
         peak_met = "✓" if fraction >= TARGETS["C"]["peak"] else "✗"
@@ -375,10 +425,18 @@ def markdown(results, machine) -> str:
             torch_cell = "—"
         lines.append(
             f"| | GFLOP/s (fraction of NumPy's {fmt(peak)} GFLOP/s matmul peak on the same "
-            f"shapes) | {fmt(get('C', 'glassnet', 'gflops'))} ({fraction:.0%}, target ≥ 70% "
-            f"{peak_met}) | {fmt(get('C', 'scikit-learn', 'gflops'))} ({sklearn_fraction:.0%}) | "
+            f"shapes) | {fmt(get('C', 'glassnet', 'gflops'))} ({fraction:.0%}, target ≥ "
+            f"{TARGETS['C']['peak']:.0%} {peak_met}) | "
+            f"{fmt(get('C', 'scikit-learn', 'gflops'))} ({sklearn_fraction:.0%}) | "
             f"{torch_cell} | | |"
         )
+        numpy_fraction = get("C", contestants.NUMPY_PATH, "fraction_of_peak")
+        if numpy_fraction is not None:
+            lines.append(
+                f"| | GFLOP/s, glassnet's NumPy path | "
+                f"{fmt(get('C', contestants.NUMPY_PATH, 'gflops'))} ({numpy_fraction:.0%}) "
+                "| | | | |"
+            )
         lines.append(
             "| | test accuracy | "
             f"{fmt(get('C', 'glassnet', 'accuracy'), 4)} | "
@@ -427,6 +485,18 @@ def markdown(results, machine) -> str:
             f"| | test accuracy (NumPy path: {numpy_accuracy}) | "
             f"{fmt(get('S', 'glassnet', 'accuracy'), 4)} | | | | |"
         )
+        skipped = get("S", post.NAME, "skipped")
+        post_seconds = get("S", post.NAME, "seconds")
+        if skipped:
+            lines.append(f"| S. the blog post's own code | skipped: {skipped} | | | | | |")
+        elif post_seconds is not None:
+            faster = verdict(ratio(post_seconds, mine), TARGETS["S"][post.NAME])
+            post_accuracy = fmt(get("S", post.NAME, "accuracy"), 4)
+            lines.append(
+                "| S. the blog post's own code, the same 500 epochs (its per-epoch error over "
+                "the training set; patches in latest.json) | seconds (its test accuracy: "
+                f"{post_accuracy}); glassnet {faster} | {fmt(post_seconds)} | | | | |"
+            )
     if "E" in results:
         mine = get("E", "glassnet", "peak")
         torch_peak = get("E", "PyTorch", "peak")
@@ -435,6 +505,9 @@ def markdown(results, machine) -> str:
             f"| E. training C, 5 epochs | peak RSS, MB (target ≤ PyTorch's){met} | {fmt(mine)} | "
             f"{fmt(get('E', 'scikit-learn', 'peak'))} | {fmt(torch_peak)} | | |"
         )
+        numpy_peak = get("E", contestants.NUMPY_PATH, "peak")
+        if numpy_peak is not None:
+            lines.append(f"| | peak RSS, MB, glassnet's NumPy path | {fmt(numpy_peak)} | | | | |")
         lines.append(
             "| | growth while training, MB | "
             f"{fmt(get('E', 'glassnet', 'training_increase'))} | "
@@ -477,6 +550,11 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--no-torch", action="store_true")
     parser.add_argument(
+        "--seed-dir",
+        help="the folder with the blog post, for case S (default: ../shared/seed from the "
+        "repository's root, or GLASSNET_SEED_DIR)",
+    )
+    parser.add_argument(
         "--accuracy-seeds",
         type=int,
         default=20,
@@ -489,6 +567,8 @@ def main(argv=None) -> int:
         "--worker", nargs=3, metavar=("CASE", "CONTESTANT", "SEED"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
+    if args.seed_dir:  # the workers read it from their environment
+        os.environ["GLASSNET_SEED_DIR"] = str(Path(args.seed_dir).resolve())
 
     if args.worker:
         case, name, seed = args.worker
@@ -507,8 +587,14 @@ def main(argv=None) -> int:
         f", PyTorch {torch.__version__}" if torch is not None else ""
     )
     reason = gn.experiments.seed_network(0).compiled_training()
+    update_reason = gn.experiments.seed_network(0).compiled_update()
     results = {
         "per_sample_path": "the compiled kernel (numba)" if reason is None else f"NumPy ({reason})",
+        "mini_batch_path": (
+            "NumPy's products with the compiled update and activations (numba)"
+            if update_reason is None
+            else f"NumPy ({update_reason})"
+        ),
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine,
         "repeats": args.repeats,
@@ -519,6 +605,9 @@ def main(argv=None) -> int:
         f"{machine}",
         flush=True,
     )
+    if reason is None:
+        results["compile"] = compile_times(args.threads)
+        print(f"compile times: {results['compile']}", flush=True)
     plan = [case for case in ("A", "A shuffled", "B", "C", "D", "S") if case[0] in args.cases]
     for case in plan:
         results[case] = run_case(case, contestant_names, args.repeats, args.threads)
