@@ -204,14 +204,24 @@ def test_the_fragment_restores_the_view(chromium, demo_run, tmp_path):
         state = opened.state()
         drawn = opened.canvas("focus")
         passed = opened.page.locator("#pass").inner_text()
+    assert link.endswith("#epoch=" + str(epoch) + "&unit=2.3&point=0.5,-0.25")
     assert "#epoch=" in link and "unit=2.3" in link and "point=0.5,-0.25" in link
     fragment = "#" + link.split("#", 1)[1]
     with Opened(chromium, demo_run / "page.html", fragment) as opened:
         assert opened.state() == state
+        assert opened.js("location.hash") == fragment
         assert state["epoch"] == epoch and state["unit"] == [2, 3]
         assert state["point"] == [0.5, -0.25]
         assert opened.canvas("focus") == drawn
         assert opened.page.locator("#pass").inner_text() == passed
+        # hovering a weight shows its value
+        opened.page.locator("#graph line.hit").first.hover(force=True, timeout=5000)
+        tip = opened.page.locator("#tooltip").inner_text()
+        assert tip.startswith("weight from input 1 (x1)\nto layer 1 (hidden, sigmoid) unit 1")
+        network = gn.load(demo_run / "model.safetensors")
+        epochs, _, rows = read_snapshots(demo_run / "snapshots.safetensors")
+        shown = network_at(network, rows[epochs.index(epoch)]).layers[0].weights[0, 0]
+        assert float(tip.rsplit("= ", 1)[1]) == shown
         screenshot = tmp_path / "demo-page.png"
         opened.page.screenshot(path=str(screenshot), full_page=True)
         assert opened.errors == []
@@ -294,7 +304,7 @@ def test_more_than_two_inputs_forward_a_pasted_row(chromium, tmp_path):
     rows = rng.normal(size=(120, 4)) * 3
     with Opened(chromium, path) as opened:
         assert opened.page.locator("#plane-section").is_hidden()
-        assert opened.page.locator("#graph svg line").count() == 4 * 8 + 8 * 6 + 6 * 3
+        assert opened.page.locator("#graph line:not(.hit)").count() == 4 * 8 + 8 * 6 + 6 * 3
         assert opened.page.locator("#heatmaps canvas").count() == 3
         np.testing.assert_allclose(
             page_probabilities(opened, rows), network.predict_proba(rows), rtol=0, atol=TOLERANCE

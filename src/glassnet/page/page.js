@@ -266,6 +266,7 @@
     const svg = document.createElementNS(SVG, "svg");
     svg.setAttribute("width", width);
     svg.setAttribute("height", height);
+    const hits = [];
     const position = (col, k) => {
       const n = graphUnits[col];
       const x = 30 + col * 130;
@@ -282,15 +283,22 @@
           line.setAttribute("y1", y1);
           line.setAttribute("x2", x2);
           line.setAttribute("y2", y2);
-          line.addEventListener("mousemove", (e) =>
-            showTip(e, "weight from " + unitName(l - 1, i) + "\nto " + unitName(l, j) + "\n= " + weight(state.frame, l, i, j))
-          );
-          line.addEventListener("mouseleave", hideTip);
           svg.appendChild(line);
           lines.push({ line: line, l: l, i: i, j: j });
+          // a wider invisible line over each weight, so that thin ones can be hovered too
+          const hit = line.cloneNode();
+          hit.setAttribute("class", "hit");
+          hit.setAttribute("stroke", "transparent");
+          hit.setAttribute("stroke-width", "4");
+          hit.addEventListener("mousemove", (e) =>
+            showTip(e, "weight from " + unitName(l - 1, i) + "\nto " + unitName(l, j) + "\n= " + weight(state.frame, l, i, j))
+          );
+          hit.addEventListener("mouseleave", hideTip);
+          hits.push(hit);
         }
       }
     }
+    for (const hit of hits) svg.appendChild(hit);
     for (let col = 0; col < graphUnits.length; col++) {
       const label = document.createElementNS(SVG, "text");
       const [x] = position(col, 0);
@@ -471,29 +479,33 @@
     }
     return [low, high];
   }
-  function drawPoints(canvas, size, scale) {
+  // training points filled, test points hollow; the small maps get every `step`-th point
+  function drawPoints(canvas, size, radius, step) {
     if (!plane) return;
     const [x0, x1, y0, y1] = plane.extent;
     const context = canvas.getContext("2d");
+    context.save();
+    context.globalAlpha = 0.85;
     for (const name of ["train", "test"]) {
       const part = points[name];
       if (!part) continue;
-      for (let k = 0; k < part.n; k++) {
+      for (let k = 0; k < part.n; k += step) {
         const px = ((part.x[2 * k] - x0) / (x1 - x0)) * size;
         const py = (1 - (part.x[2 * k + 1] - y0) / (y1 - y0)) * size;
-        const colour = part.labels ? classColour(part.labels[k]) : "#000";
+        const colour = part.labels && part.labels[k] >= 0 ? classColour(part.labels[k]) : "#000";
         context.beginPath();
-        context.arc(px, py, scale * (name === "train" ? 1.3 : 1.8), 0, 2 * Math.PI);
+        context.arc(px, py, name === "train" ? radius : radius * 1.4, 0, 2 * Math.PI);
         if (name === "train") {
           context.fillStyle = colour;
           context.fill();
         } else {
           context.strokeStyle = colour;
-          context.lineWidth = scale * 0.8;
+          context.lineWidth = Math.max(0.5, radius * 0.6);
           context.stroke();
         }
       }
     }
+    context.restore();
   }
   function updateMaps() {
     if (!plane) return;
@@ -504,7 +516,7 @@
       for (let j = 0; j < layers[l].units; j++) {
         const canvas = mapCanvases[l][j];
         paint(canvas, pass.a, layers[l].units, j, GRID, low, high);
-        if (l === nLayers - 1) drawPoints(canvas, GRID, 0.5);
+        if (l === nLayers - 1) drawPoints(canvas, GRID, 0.45, 8);
         canvas.classList.toggle("selected", state.unit !== null && state.unit[0] === l && state.unit[1] === j);
       }
     });
@@ -536,18 +548,20 @@
     const context = canvas.getContext("2d");
     context.imageSmoothingEnabled = true;
     context.drawImage(small, 0, 0, canvas.width, canvas.height);
-    drawPoints(canvas, canvas.width, 2);
+    drawPoints(canvas, canvas.width, 1.6, 1);
     if (state.point && state.point.length === 2) {
       const px = ((state.point[0] - x0) / (x1 - x0)) * canvas.width;
       const py = (1 - (state.point[1] - y0) / (y1 - y0)) * canvas.height;
-      context.strokeStyle = "#000";
-      context.lineWidth = 2;
-      context.beginPath();
-      context.moveTo(px - 8, py);
-      context.lineTo(px + 8, py);
-      context.moveTo(px, py - 8);
-      context.lineTo(px, py + 8);
-      context.stroke();
+      for (const [colour, width] of [["#fff", 5], ["#000", 2]]) {
+        context.strokeStyle = colour;
+        context.lineWidth = width;
+        context.beginPath();
+        context.moveTo(px - 10, py);
+        context.lineTo(px + 10, py);
+        context.moveTo(px, py - 10);
+        context.lineTo(px, py + 10);
+        context.stroke();
+      }
     }
     $("focus-title").textContent = unitName(l, j) + " at epoch " + epochs[state.frame];
     $("focus-legend").textContent =
