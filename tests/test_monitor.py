@@ -282,3 +282,51 @@ def test_inspect_on_a_file_that_is_not_a_model(tmp_path, capsys):
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "notes.txt" in error
     assert not (tmp_path / "o").exists()
+
+
+def test_run_dynamics_of_a_plateau_left_gives_its_extent_gradient_ratio_and_states():
+    from glassnet.diagnosis import layer_state, run_dynamics
+
+    loss = np.concatenate([np.full(100, 0.1), np.linspace(0.1, 0.02, 20), np.full(20, 0.02)])
+    grads = np.concatenate([np.full((1, 2), 0.04), np.full((119, 2), 0.002), np.full((20, 2), 0.1)])
+    monitor = _monitor_with(loss, grads)
+    dynamics = run_dynamics(monitor, at_epochs=(1, 50, 1000))
+    plateau = find_plateau(loss)
+    assert dynamics.plateau == plateau and dynamics.epochs == 140
+    assert dynamics.plateau_loss == pytest.approx(0.1)
+    assert dynamics.gradient_ratio == pytest.approx([0.05, 0.05])  # 0.002 / 0.04, the median
+    assert dynamics.start.first == 1 and dynamics.end.last == 140
+    assert dynamics.end.grad_norm == pytest.approx([0.1, 0.1])
+    assert dynamics.end.saturated == [1.0, 0.0]
+    assert sorted(dynamics.at) == [1, 50]  # no record at epoch 1000
+    assert dynamics.at[50].loss is None  # this monitor kept no probe losses
+    data = dynamics.as_dict()
+    assert data["plateau"] == {
+        "start": plateau.start,
+        "end": plateau.end,
+        "left_at": plateau.left_at,
+        "loss": pytest.approx(0.1),
+    }
+    assert set(data["at"]) == {"1", "50"}
+    json.dumps(data, allow_nan=False)
+    stretch = layer_state(monitor, 2, 100)
+    assert stretch is not None and (stretch.first, stretch.last) == (2, 100)
+    assert layer_state(monitor, 500) is None
+
+
+def test_run_dynamics_of_a_short_run_has_no_plateau_and_needs_a_record():
+    from glassnet.diagnosis import run_dynamics
+
+    x, y = _probe()
+    network = _network("relu", np.full((2, 3), 0.5), np.zeros(3))
+    monitor = Monitor(x, y)
+    with pytest.raises(ValueError, match="recorded at least once"):
+        run_dynamics(monitor)
+    monitor.record(network, 0)
+    network.train(x, y.astype(int), epochs=2, callbacks=[monitor])
+    dynamics = run_dynamics(monitor, at_epochs=(0,))
+    assert dynamics.plateau is None and dynamics.on_plateau is None
+    assert dynamics.gradient_ratio is None
+    assert dynamics.start.first == 0 and dynamics.start.loss is not None
+    assert dynamics.start.saturated == [None, 0.0]  # ReLU units do not saturate
+    json.dumps(dynamics.as_dict(), allow_nan=False)

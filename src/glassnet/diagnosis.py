@@ -9,6 +9,7 @@ vanishing gradients, dead ReLUs, saturated units, and overfitting.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,7 +18,15 @@ from .network import NeuralNetwork
 from .training.callbacks import History
 from .training.monitor import Monitor
 
-__all__ = ["Plateau", "diagnose", "find_plateau"]
+__all__ = [
+    "LayerState",
+    "Plateau",
+    "RunDynamics",
+    "diagnose",
+    "find_plateau",
+    "layer_state",
+    "run_dynamics",
+]
 
 #: a plateau: the loss changes by less than this fraction over :data:`PLATEAU_WINDOW` epochs
 PLATEAU_TOLERANCE = 0.02
@@ -310,3 +319,148 @@ def _overfitting(loss: list[float], val_loss: list[float]) -> list[str]:
             f"{train[best]:.4g} to {train[-1]:.4g}; stop earlier (EarlyStopping) or regularise"
         ]
     return []
+
+
+# ---------------------------------------------------------------------- a run's dynamics in numbers
+#: the per-layer statistics a :class:`LayerState` keeps
+STATE_STATISTICS = ("weight_norm", "grad_norm", "z_std", "saturated")
+
+
+@dataclass(frozen=True)
+class LayerState:
+    """The layers' statistics at one recorded epoch, or their medians over the records of epochs
+    ``first`` to ``last``; one value per layer (None where a statistic does not apply, such as
+    saturation for ReLU), and ``loss``, the loss on the monitor's probe batch."""
+
+    first: int
+    last: int
+    loss: float | None
+    weight_norm: list[float | None]
+    grad_norm: list[float | None]
+    z_std: list[float | None]
+    saturated: list[float | None]
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON."""
+        return {
+            "first": self.first,
+            "last": self.last,
+            "loss": self.loss,
+            **{name: list(getattr(self, name)) for name in STATE_STATISTICS},
+        }
+
+
+def layer_state(monitor: Monitor, first: int, last: int | None = None) -> LayerState | None:
+    """The layers' statistics recorded at epoch ``first`` or, with ``last``, their medians over the
+    records from ``first`` to ``last``; None when no record falls there."""
+    last = first if last is None else last
+    epochs = np.asarray(monitor.epochs)
+    chosen = np.nonzero((epochs >= first) & (epochs <= last))[0]
+    if chosen.size == 0:
+        return None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns: a statistic that
+        # does not apply (saturation of ReLU) or was not computed (gradients without targets)
+        values = {
+            name: _finite_list(np.nanmedian(monitor.series(name)[chosen], axis=0))
+            for name in STATE_STATISTICS
+        }
+        probe_loss = np.asarray(monitor.probe_loss, dtype=float)
+        loss = np.nanmedian(probe_loss[chosen]) if probe_loss.size == epochs.size else np.nan
+    return LayerState(
+        int(epochs[chosen[0]]),
+        int(epochs[chosen[-1]]),
+        float(loss) if np.isfinite(loss) else None,
+        **values,
+    )
+
+
+def _finite_list(values: np.ndarray) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values]
+
+
+@dataclass(frozen=True)
+class RunDynamics:
+    """A monitored run's dynamics in numbers, for comparing runs (see :func:`run_dynamics`).
+
+    ``plateau`` is :func:`find_plateau` of the training loss and ``plateau_loss`` the median loss
+    on it; ``start`` is the first record (epoch 0, before training, when the monitor recorded
+    it), ``on_plateau`` the medians over the plateau's records, ``end`` the last record, and
+    ``at`` the records at chosen epochs (by epoch number; absent when the run was shorter).
+    """
+
+    epochs: int
+    layers: list[str]
+    plateau: Plateau | None
+    plateau_loss: float | None
+    start: LayerState
+    on_plateau: LayerState | None
+    end: LayerState
+    at: dict[int, LayerState]
+
+    @property
+    def gradient_ratio(self) -> list[float | None] | None:
+        """Each layer's gradient norm on the plateau over its gradient norm at the start."""
+        if self.on_plateau is None:
+            return None
+        return [
+            None if on is None or first is None or first == 0 else on / first
+            for on, first in zip(self.on_plateau.grad_norm, self.start.grad_norm, strict=True)
+        ]
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain data for JSON (epochs in ``at`` as strings, as JSON keys are)."""
+        plateau = self.plateau
+        return {
+            "epochs": self.epochs,
+            "layers": list(self.layers),
+            "plateau": None
+            if plateau is None
+            else {
+                "start": plateau.start,
+                "end": plateau.end,
+                "left_at": plateau.left_at,
+                "loss": self.plateau_loss,
+            },
+            "gradient_ratio": self.gradient_ratio,
+            "start": self.start.as_dict(),
+            "on_plateau": None if self.on_plateau is None else self.on_plateau.as_dict(),
+            "end": self.end.as_dict(),
+            "at": {str(epoch): state.as_dict() for epoch, state in sorted(self.at.items())},
+        }
+
+
+def run_dynamics(monitor: Monitor, at_epochs: tuple[int, ...] = ()) -> RunDynamics:
+    """A monitored run's plateau and its layers' statistics at the start, on the plateau, at the
+    end and at the epochs ``at_epochs`` (those the monitor recorded).
+
+    Parameters
+    ----------
+    monitor : Monitor
+        A monitor that recorded at least once (``monitor.record(network, 0)`` before training
+        makes the start the untrained network).
+    at_epochs : tuple of int
+        Epoch numbers (0: before training) to keep the statistics of.
+    """
+    if not monitor.epochs:
+        raise ValueError("run_dynamics needs a monitor that recorded at least once, got none")
+    plateau = find_plateau(monitor.loss)
+    plateau_loss = None
+    on_plateau = None
+    if plateau is not None:
+        plateau_loss = float(np.median(monitor.loss[plateau.start - 1 : plateau.end]))
+        on_plateau = layer_state(monitor, plateau.start, plateau.end)
+    start = layer_state(monitor, monitor.epochs[0])
+    end = layer_state(monitor, monitor.epochs[-1])
+    assert start is not None and end is not None  # both are records
+    states = {epoch: layer_state(monitor, epoch) for epoch in at_epochs}
+    return RunDynamics(
+        epochs=len(monitor.loss),
+        layers=list(monitor.layers),
+        plateau=plateau,
+        plateau_loss=plateau_loss,
+        start=start,
+        on_plateau=on_plateau,
+        end=end,
+        at={epoch: state for epoch, state in states.items() if state is not None},
+    )
