@@ -66,7 +66,8 @@ def run_in_threads(work, n_threads: int) -> None:
 
 # ---------------------------------------------------------------------- a real browser
 #: Debian's Chromium (`apt-get install chromium`), driven by Playwright; no browser is downloaded
-CHROMIUM = "/usr/bin/chromium"
+#: (GLASSNET_CHROMIUM names another binary, or a missing one to see the tests skip)
+CHROMIUM = os.environ.get("GLASSNET_CHROMIUM", "/usr/bin/chromium")
 #: what it needs here: run as root, no GPU, a closed network
 CHROMIUM_ARGS = [
     "--headless",

@@ -168,7 +168,10 @@ def write_page(
         document["plane"] = None
         document["defaultRow"] = _default_row(network, data, view)
     if not document["replay"]:
-        notes.append("no replay is available: the run kept no snapshots of its parameters")
+        notes.append(
+            "no replay is available: there are no snapshots of the parameters (a run folder "
+            "keeps them in snapshots.safetensors)"
+        )
     document["notes"] = notes
     text = _html(document)
     atomic_write(path, text.encode("utf-8"))

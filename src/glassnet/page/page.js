@@ -202,7 +202,7 @@
   // ---------------------------------------------------------------- the view's state
   const state = { frame: epochs.length - 1, unit: null, point: null, playing: false };
   const plane = D.plane;
-  const fmt = (v) => (Number.isFinite(v) ? (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(6) : v.toExponential(4)) : String(v));
+  const fmt = (v) => (v === 0 ? "0" : Number.isFinite(v) ? (Math.abs(v) >= 1e-3 && Math.abs(v) < 1e5 ? v.toPrecision(6) : v.toExponential(4)) : String(v));
   const tooltip = $("tooltip");
   function showTip(event, text) {
     tooltip.textContent = text;
