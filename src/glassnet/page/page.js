@@ -4,8 +4,7 @@
   "use strict";
   const D = JSON.parse(document.getElementById("glassnet-data").textContent);
   const SVG = "http://www.w3.org/2000/svg";
-  const GRID = 48; // the small maps' resolution, as glassnet.pictures draws them
-  const FOCUS = 120; // the enlarged map's
+  const MAP_UNITS = 100; // wider layers get no small maps, as in glassnet.pictures
   const GRAPH_MAX_UNITS = 50; // wider layers are shown as heatmaps only, as in glassnet.pictures
   const $ = (id) => document.getElementById(id);
 
@@ -26,6 +25,10 @@
     nParams += (layer.inputs + 1) * layer.units;
   }
   const params = decode(D.parameters, Float64Array);
+  // the maps' resolutions: glassnet.pictures' 48 (and 120 enlarged), coarser for big networks so
+  // that a frame stays quick to compute (about 2e7 and 6e7 multiply-adds)
+  const GRID = Math.max(16, Math.min(48, Math.floor(Math.sqrt(2e7 / nParams))));
+  const FOCUS = Math.max(32, Math.min(120, Math.floor(Math.sqrt(6e7 / nParams))));
   const epochs = D.epochs;
   const history = {};
   for (const name of Object.keys(D.history)) history[name] = decode(D.history[name], Float64Array);
@@ -425,7 +428,10 @@
       const row = document.createElement("div");
       row.className = "grid";
       const canvases = [];
-      for (let j = 0; j < layer.units; j++) {
+      if (layer.units > MAP_UNITS) {
+        caption.textContent += ": wider than " + MAP_UNITS + " units, no small maps; click a unit in the heatmaps or the forward pass to see its map";
+      }
+      for (let j = 0; j < (layer.units > MAP_UNITS ? 0 : layer.units); j++) {
         const canvas = document.createElement("canvas");
         canvas.width = GRID;
         canvas.height = GRID;
@@ -513,7 +519,7 @@
     const passes = forwardRows(gridInputs, GRID * GRID, state.frame);
     passes.forEach((pass, l) => {
       const [low, high] = range(pass.a);
-      for (let j = 0; j < layers[l].units; j++) {
+      for (let j = 0; j < mapCanvases[l].length; j++) {
         const canvas = mapCanvases[l][j];
         paint(canvas, pass.a, layers[l].units, j, GRID, low, high);
         if (l === nLayers - 1) drawPoints(canvas, GRID, 0.45, 8);
