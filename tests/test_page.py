@@ -144,6 +144,41 @@ def test_user_strings_cannot_end_the_data_script(tmp_path):
     assert text.count("</script>") == 2  # the data's and the code's own
 
 
+def page_document(path: Path) -> dict:
+    """The JSON document a page embeds."""
+    import json
+    import re
+
+    found = re.search(
+        r'<script type="application/json" id="glassnet-data">(.*?)</script>', path.read_text(), re.S
+    )
+    assert found is not None
+    return json.loads(found.group(1))
+
+
+def test_page_of_a_train_run_with_data_from_a_csv(tmp_path, capsys):
+    data = tmp_path / "hostile.csv"
+    _hostile_csv(data)
+    out = tmp_path / "run"
+    args = ["train", "--data", data, "--target", "label", "--hidden", "4", "--epochs", "3"]
+    assert cli.main([*map(str, args), "--standardize", "--out", str(out), "--quiet"]) == 0
+    assert not (out / "page.html").exists() and (out / "snapshots.safetensors").exists()
+    # the run's own data, read again: the training part and the validation part
+    assert cli.main(["page", str(out)]) == 0
+    document = page_document(out / "page.html")
+    assert document["epochs"] == [0, 1, 2, 3]
+    assert document["replay"] and document["features"] == list(HOSTILE_FEATURES)
+    assert document["points"]["train"]["n"] == 128 and document["points"]["test"]["n"] == 32
+    # --data: its rows, labelled with the model's classes
+    assert cli.main(["page", str(out), "--data", str(data), "--out", str(tmp_path / "d.html")]) == 0
+    points = page_document(tmp_path / "d.html")["points"]
+    assert points["train"]["n"] == 160 and set(points["train"]["labels"]) == {0, 1}
+    # a model file alone: MODEL.html beside it, the final model only
+    assert cli.main(["page", str(out / "model.safetensors")]) == 0
+    assert "no replay available" in capsys.readouterr().out
+    assert page_document(out / "model.html")["epochs"] == [3]
+
+
 # ====================================================================== the demo's page
 def test_demo_page_matches_predict_proba(chromium, demo_run):
     network = gn.load(demo_run / "model.safetensors")

@@ -155,7 +155,7 @@ def run_train(args: argparse.Namespace) -> int:
         try:
             if checkpoint is None:
                 monitor = _monitor(settings, run, args.page)
-                if args.page:
+                if monitor.snapshot_epochs:  # the initial parameters too, as the demo keeps
                     monitor.snapshot(network, 0)
                 interrupted = _train_new(args, settings, run, network, monitor)
             else:
