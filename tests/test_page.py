@@ -4,6 +4,9 @@ The browser tests open generated pages from disk in headless Chromium (Debian's,
 Playwright; the ``chromium`` fixture of conftest.py skips them where it is missing, and fails
 them under ``GLASSNET_REQUIRE_BROWSER=1``, as CI runs). The page computes every number itself
 from the embedded parameters; here they are compared with glassnet's own in Python.
+
+Screenshots to look at are left in pytest's base temporary folder, under ``page-screenshots``
+(``/tmp/pytest-of-$USER/pytest-current/page-screenshots/`` after a run).
 """
 
 from __future__ import annotations
@@ -35,6 +38,20 @@ MAPS = "Array.from(document.querySelectorAll('.layer-maps canvas'), c => c.toDat
 
 
 # ====================================================================== fixtures and helpers
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory):
+    """Where the screenshots go: one folder per test session, named in the module docstring."""
+    folder = tmp_path_factory.getbasetemp() / "page-screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def shoot(opened: Opened, path: Path) -> None:
+    opened.page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 10_000
+    print(f"screenshot: {path}")
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """A short demo run (its page written by default)."""
@@ -229,7 +246,7 @@ def test_slider_and_play_change_the_drawing(chromium, demo_run):
         assert opened.errors == []
 
 
-def test_the_fragment_restores_the_view(chromium, demo_run, tmp_path):
+def test_the_fragment_restores_the_view(chromium, demo_run, screenshots):
     with Opened(chromium, demo_run / "page.html") as opened:
         epoch = opened.js("window.glassnet.epochs")[4]
         opened.js(f"window.glassnet.setEpoch({epoch})")
@@ -257,11 +274,8 @@ def test_the_fragment_restores_the_view(chromium, demo_run, tmp_path):
         epochs, _, rows = read_snapshots(demo_run / "snapshots.safetensors")
         shown = network_at(network, rows[epochs.index(epoch)]).layers[0].weights[0, 0]
         assert float(tip.rsplit("= ", 1)[1]) == shown
-        screenshot = tmp_path / "demo-page.png"
-        opened.page.screenshot(path=str(screenshot), full_page=True)
+        shoot(opened, screenshots / "demo-page.png")
         assert opened.errors == []
-    assert screenshot.stat().st_size > 10_000
-    print(f"screenshot of the demo's page: {screenshot}")
 
 
 def test_a_run_without_snapshots_gives_the_final_model(chromium, demo_run, tmp_path, capsys):
@@ -295,7 +309,7 @@ def _hostile_csv(path: Path) -> None:
             writer.writerow([*row, label])
 
 
-def test_a_crafted_csv_header_cannot_inject_script(chromium, tmp_path):
+def test_a_crafted_csv_header_cannot_inject_script(chromium, tmp_path, screenshots):
     data = tmp_path / "hostile.csv"
     _hostile_csv(data)
     out = tmp_path / HOSTILE_FOLDER
@@ -320,10 +334,13 @@ def test_a_crafted_csv_header_cannot_inject_script(chromium, tmp_path):
                 rtol=0,
                 atol=TOLERANCE,
             )
+            if name == "page.html":
+                opened.js("window.glassnet.setPoint([120, 90])")
+                shoot(opened, screenshots / "crafted-header-page.png")
             assert opened.errors == []
 
 
-def test_more_than_two_inputs_forward_a_pasted_row(chromium, tmp_path):
+def test_more_than_two_inputs_forward_a_pasted_row(chromium, tmp_path, screenshots):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 4))
     y = (x[:, 0] + x[:, 1] * x[:, 2] > 0).astype(int) + (x[:, 3] > 1)
@@ -357,6 +374,7 @@ def test_more_than_two_inputs_forward_a_pasted_row(chromium, tmp_path):
         opened.page.locator("#row").fill("1, 2")
         opened.page.locator("#row-go").click()
         assert "give 4 finite numbers" in opened.page.locator("#row-error").inner_text()
+        shoot(opened, screenshots / "four-inputs-page.png")
         assert opened.errors == []
 
 
