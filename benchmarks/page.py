@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/page.py RUN_DIR    # the page.html of a run folder
 
 Time to interactive is read inside the page: ``performance.now()`` (milliseconds since the
-navigation started) when its script has drawn everything and set ``window.glassnet.ready``. The
+navigation started) at the first animation frame after its script has drawn everything, when it
+sets ``window.glassnet.ready``. The
 wall time around Playwright's ``goto`` until then is shown beside it. Median of 5 fresh loads,
 each in a new browser context. Needs Debian's ``/usr/bin/chromium`` and the playwright package.
 """

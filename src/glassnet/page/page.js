@@ -918,8 +918,13 @@
     pause: pause,
     epochs: epochs.slice(),
     replay: D.replay,
-    ready: true,
-    readyAt: performance.now(),
+    ready: false,
+    readyAt: null,
   };
-  document.body.dataset.ready = "1";
+  // ready once the first drawing has been laid out for the screen (the next animation frame)
+  requestAnimationFrame(() => {
+    window.glassnet.readyAt = performance.now();
+    window.glassnet.ready = true;
+    document.body.dataset.ready = "1";
+  });
 })();
