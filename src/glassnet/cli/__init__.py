@@ -1,4 +1,5 @@
-"""The ``glassnet`` command: ``demo``, ``train``, ``predict``, ``evaluate``, ``study``, ``export``.
+"""The ``glassnet`` command: ``demo``, ``train``, ``predict``, ``evaluate``, ``study``, ``export``,
+``inspect`` and ``page``.
 
 Every error is one line on stderr and exit status 2, and leaves the outputs as they were: output
 places are checked before any work, and files are written to a staging folder and moved into

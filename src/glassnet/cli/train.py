@@ -154,7 +154,7 @@ def run_train(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         try:
             if checkpoint is None:
-                monitor = _monitor(settings, run, args.page)
+                monitor = _monitor(settings, run, args.page, network.parameters.size)
                 if monitor.snapshot_epochs:  # the initial parameters too, as the demo keeps
                     monitor.snapshot(network, 0)
                 interrupted = _train_new(args, settings, run, network, monitor)
@@ -205,12 +205,20 @@ def _output_names(run: Prepared) -> list[str]:
 _MONITOR_OUTPUTS = ("monitor.json", "monitor.csv", "dynamics.png", "network.png", "neurons.png")
 
 
-def _monitor(settings: dict[str, Any], run: Prepared, page: bool = False) -> Monitor:
+#: the most memory the page's snapshots may take while training
+_PAGE_SNAPSHOT_BYTES = 256 * 2**20
+
+
+def _monitor(
+    settings: dict[str, Any], run: Prepared, page: bool = False, n_parameters: int = 0
+) -> Monitor:
     """A monitor of the new run on (up to 256 rows of) its training data, with snapshots for
-    training.gif when it can be drawn, and for the page's replay (``--page``)."""
+    training.gif when it can be drawn, and for the page's replay (``--page``: fewer for a
+    network too big to keep 50 copies of in 256 MiB)."""
     epochs = settings["epochs"]
     animated = run.x.shape[1] == 2 and run.info.task == "classification"
-    wanted = snapshot_epochs(epochs, PAGE_SNAPSHOTS) if page else snapshot_epochs(epochs)
+    frames = min(PAGE_SNAPSHOTS, max(2, _PAGE_SNAPSHOT_BYTES // max(8 * n_parameters, 1)))
+    wanted = snapshot_epochs(epochs, frames) if page else snapshot_epochs(epochs)
     return Monitor(run.x, run.y, snapshot_epochs=wanted if animated or page else None)
 
 
