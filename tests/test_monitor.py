@@ -330,3 +330,11 @@ def test_run_dynamics_of_a_short_run_has_no_plateau_and_needs_a_record():
     assert dynamics.start.first == 0 and dynamics.start.loss is not None
     assert dynamics.start.saturated == [None, 0.0]  # ReLU units do not saturate
     json.dumps(dynamics.as_dict(), allow_nan=False)
+
+
+def test_the_plateau_is_the_first_flat_stretch_not_where_the_run_converged():
+    # 60 flat epochs near 0.09, a fall, then 200 flat epochs near 0.02: the run converged there
+    loss = np.concatenate([np.full(60, 0.09), np.linspace(0.09, 0.02, 20), np.full(200, 0.02)])
+    plateau = find_plateau(loss)
+    assert plateau is not None and plateau.start == 1 and 60 <= plateau.end < 70
+    assert plateau.left_at is not None and plateau.left_at < 80

@@ -50,8 +50,12 @@ class Plateau:
 
 
 def find_plateau(loss: list[float] | np.ndarray) -> Plateau | None:
-    """The longest stretch where the loss moves by less than 2% per 20 epochs (at least 50
-    epochs long), or None."""
+    """The first stretch where the loss moves by less than 2% per 20 epochs for at least 50
+    epochs, or None.
+
+    The first, not the longest: a run that leaves a plateau and learns ends flat as well, and
+    that last stretch is where it converged, not where it was stuck.
+    """
     values = np.asarray(loss, dtype=float)
     w = PLATEAU_WINDOW
     if values.size < w + PLATEAU_MIN_EPOCHS or not np.isfinite(values).all():
@@ -65,11 +69,11 @@ def find_plateau(loss: list[float] | np.ndarray) -> Plateau | None:
         elif not flat and start is not None:
             # change[i] compares epoch i with epoch i + w (0-based): the stretch runs from the
             # first compared epoch to the last
-            span = (start, index - 1 + w)
-            if best is None or span[1] - span[0] > best[1] - best[0]:
-                best = span
+            if index - 1 + w - start + 1 >= PLATEAU_MIN_EPOCHS:
+                best = (start, index - 1 + w)
+                break
             start = None
-    if best is None or best[1] - best[0] + 1 < PLATEAU_MIN_EPOCHS:
+    if best is None:
         return None
     first, last = best
     level = values[first : last + 1].mean()

@@ -16,6 +16,7 @@ import numpy as np
 
 from .network import NeuralNetwork
 from .optim.optimizers import SGD, Adam
+from .training.monitor import Monitor
 
 __all__ = [
     "SEED_SIZES",
@@ -74,10 +75,19 @@ def _run(
     epochs: int,
     batch_size: int,
     shuffle: bool,
+    monitor: Monitor | None = None,
 ) -> dict[str, Any]:
     x_train, x_test, y_train, y_test = split
+    callbacks = []
+    if monitor is not None:
+        if monitor.probe_x is None:
+            monitor.attach(x_train, y_train)
+        monitor.record(network, 0)  # the untrained network, before the clock starts
+        callbacks.append(monitor)
     started = time.perf_counter()
-    history = network.train(x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=shuffle)
+    history = network.train(
+        x_train, y_train, epochs=epochs, batch_size=batch_size, shuffle=shuffle, callbacks=callbacks
+    )
     seconds = time.perf_counter() - started
     return {
         "accuracy": network.accuracy(x_test, y_test),
@@ -87,12 +97,16 @@ def _run(
     }
 
 
-def run_seed(seed: int, epochs: int = 500) -> dict[str, Any]:
+def run_seed(seed: int, epochs: int = 500, monitor: Monitor | None = None) -> dict[str, Any]:
     """The post's experiment on data seed ``seed`` (initialisation from the same seed).
 
     The post walks through the training set in the same order every epoch (``shuffle=False``).
+    A ``monitor`` records the run from epoch 0 (the untrained network) on, with the training set
+    as its probe batch unless it was given one.
     """
-    result = _run(seed_network(seed), moons_split(seed), epochs, batch_size=1, shuffle=False)
+    result = _run(
+        seed_network(seed), moons_split(seed), epochs, batch_size=1, shuffle=False, monitor=monitor
+    )
     result["stalled"] = result["final_loss"] > STALL_LOSS
     return result
 

@@ -1,7 +1,10 @@
 """``glassnet study``: the seed's configuration over many seeds, beside a modern one.
 
-Writes ``seed-study.json`` (every run), ``seed-study.png`` (accuracy distributions and what a
-stalled run's loss curve looks like) and ``seed-study.md`` (the write-up) into a folder.
+Writes ``seed-study.json`` (every run, with each seed run's monitored dynamics and the comparison
+of stalled runs with those that learned), ``seed-study.png`` (accuracy distributions and what a
+stalled run's loss curve looks like), ``seed-study-dynamics.png`` (per-layer gradient norms,
+spreads and saturation of every run; see :mod:`glassnet.study_dynamics`) and ``seed-study.md``
+(the write-up) into a folder.
 """
 
 from __future__ import annotations
@@ -16,21 +19,25 @@ from typing import Any
 
 import numpy as np
 
-from . import experiments
+from . import experiments, study_dynamics
 from ._version import __version__
 
 __all__ = ["run_study", "write_report"]
 
 
 def _one(seed: int, seed_epochs: int, modern_epochs: int) -> dict[str, Any]:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-    return {
-        "seed": seed,
-        "svm": experiments.svm_accuracy(seed),
-        "linear": experiments.linear_accuracy(seed),
-        "seed_config": experiments.run_seed(seed, seed_epochs),
-        "modern_config": experiments.run_modern(seed, modern_epochs),
-    }
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # via scikit-learn
+
+    # one BLAS thread: the runs go side by side in processes, whose BLAS threads would
+    # otherwise compete for the same cores
+    with threadpool_limits(limits=1):
+        return {
+            "seed": seed,
+            "svm": experiments.svm_accuracy(seed),
+            "linear": experiments.linear_accuracy(seed),
+            "seed_config": study_dynamics.monitored_seed_run(seed, seed_epochs),
+            "modern_config": experiments.run_modern(seed, modern_epochs),
+        }
 
 
 def run_study(
@@ -108,6 +115,30 @@ def digest(study: dict[str, Any]) -> dict[str, Any]:
         "linear_accuracy_of_stalled": [r["linear"] for r in stalled]
         if stalled and "linear" in stalled[0]
         else None,
+        "dynamics": _dynamics_digest(study),
+    }
+
+
+def _monitored(study: dict[str, Any]) -> bool:
+    """Whether the study's seed runs were monitored (results saved before were not)."""
+    return any("dynamics" in r["seed_config"] for r in study["runs"])
+
+
+def _dynamics_digest(study: dict[str, Any]) -> dict[str, Any] | None:
+    """What :func:`study_dynamics.compare` concludes, in brief (None: no run was monitored)."""
+    if not _monitored(study):
+        return None
+    comparison = study_dynamics.compare(study)
+    escapes = [e for e in comparison["escape_epochs"].values() if e is not None]
+    return {
+        "verdict": comparison["verdict"],
+        "early_separating": [
+            q["claim"]
+            for q in comparison["quantities"]
+            if q["name"] in comparison["early_separating"]
+        ],
+        "first_escape": comparison["first_escape"],
+        "escape_epochs": experiments.summary(escapes) if escapes else None,
     }
 
 
@@ -156,16 +187,20 @@ def _plot(study: dict[str, Any], path: str) -> None:
 
 
 def write_report(study: dict[str, Any], folder: str) -> dict[str, Any]:
-    """Write ``seed-study.json``, ``seed-study.png`` and ``seed-study.md`` into ``folder``."""
+    """Write ``seed-study.json``, ``seed-study.png``, ``seed-study-dynamics.png`` (when the runs
+    were monitored) and ``seed-study.md`` into ``folder``."""
     os.makedirs(folder, exist_ok=True)
     for run in study["runs"]:  # results saved before this column existed
         run.setdefault("linear", experiments.linear_accuracy(run["seed"]))
     numbers = digest(study)
+    comparison = study_dynamics.compare(study) if _monitored(study) else None
     with open(os.path.join(folder, "seed-study.json"), "w") as handle:
-        json.dump({**study, "digest": numbers}, handle, indent=1)
+        json.dump({**study, "digest": numbers, "comparison": comparison}, handle, indent=1)
     _plot(study, os.path.join(folder, "seed-study.png"))
+    if comparison is not None:
+        study_dynamics.plot_dynamics(study, os.path.join(folder, "seed-study-dynamics.png"))
     with open(os.path.join(folder, "seed-study.md"), "w") as handle:
-        handle.write(_markdown(study, numbers))
+        handle.write(_markdown(study, numbers, comparison))
     return numbers
 
 
@@ -184,9 +219,13 @@ def _list(values: Sequence[float] | None) -> str:
     return ", ".join(f"{v:.3f}" for v in values or [])
 
 
-def _markdown(study: dict[str, Any], d: dict[str, Any]) -> str:
-    """The write-up, ``seed-study.md``: ``study`` and its :func:`digest` ``d``."""
-    return _introduction(study, d) + _findings(study, d) + _every_run(study, d)
+def _markdown(
+    study: dict[str, Any], d: dict[str, Any], comparison: dict[str, Any] | None = None
+) -> str:
+    """The write-up, ``seed-study.md``: ``study``, its :func:`digest` ``d`` and, when the runs
+    were monitored, :func:`study_dynamics.compare`'s ``comparison``."""
+    inside = "" if comparison is None else study_dynamics.markdown(study, comparison)
+    return _introduction(study, d) + _findings(study, d) + inside + _every_run(study, d)
 
 
 def _introduction(study: dict[str, Any], d: dict[str, Any]) -> str:
@@ -248,12 +287,19 @@ def _summary_table(study: dict[str, Any], d: dict[str, Any]) -> str:
         f"| {m['median']:.4f} | {m['min']:.4f}-{m['max']:.4f} "
         f"| {d['modern_seconds']['median']:.2f} s |"
     )
+    monitored = (
+        "\nThe seed configuration's times include its monitor, which looks at every layer on the "
+        "whole\ntraining set after every epoch (see *Inside the runs*), and were measured with "
+        "the runs going\ntwo at a time beside other work.\n"
+        if _monitored(study)
+        else ""
+    )
     return f"""| configuration | median test accuracy | range | median training time |
 | --- | --- | --- | --- |
 {seed_row}
 {modern_row}
 | RBF SVM | {v["median"]:.4f} | {v["min"]:.4f}-{v["max"]:.4f} | |
-"""
+{monitored}"""
 
 
 def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
@@ -271,6 +317,12 @@ def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
     stalled_by = (
         f"The stalled runs are the ones that have not left it by epoch {study['seed_epochs']}."
     )
+    inside = (
+        "\n  *Inside the runs*, below, shows what goes on on the plateau and what tells the "
+        "stalled runs\n  apart from the others."
+        if _monitored(study)
+        else ""
+    )
     stalled_runs_accuracy = _list(
         [r["seed_config"]["accuracy"] for r in study["runs"] if r["seed_config"]["stalled"]]
     )
@@ -283,7 +335,7 @@ def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
   On the plateau the network separates the moons with little more than a straight line: on the
   stalled runs' splits a logistic regression scores {_list(d["linear_accuracy_of_stalled"])},
   the stalled runs {stalled_runs_accuracy}.
-  A run counts as stalled when its final training loss is above {d["stall_loss"]}.
+  A run counts as stalled when its final training loss is above {d["stall_loss"]}.{inside}
 - **When it does not stall it matches the data's limit**: the median of the runs that learned is
   {d["seed_accuracy_not_stalled"]["median"]:.4f}, in line with the SVM.
 - **The modern configuration never stalls here** and gets there in a fraction of the time: a

@@ -13,7 +13,9 @@ from .outputs import OutputFolder
 
 def run_study(args: argparse.Namespace) -> int:
     outputs = OutputFolder(args.out, "--out", "glassnet study")
-    outputs.check_names(["seed-study.md", "seed-study.png", "seed-study.json"])
+    outputs.check_names(
+        ["seed-study.md", "seed-study.png", "seed-study-dynamics.png", "seed-study.json"]
+    )
     with contextlib.ExitStack() as stack:
         client = _client(args, stack)
         where = ""
@@ -42,7 +44,10 @@ def run_study(args: argparse.Namespace) -> int:
         f"modern {numbers['modern_accuracy']['median']:.4f}; "
         f"{numbers['stalled']} of {numbers['runs']} seed runs stalled"
     )
-    say(f"wrote seed-study.md, seed-study.png and seed-study.json to {args.out}")
+    say(
+        "wrote seed-study.md, seed-study.png, seed-study-dynamics.png and seed-study.json to "
+        f"{args.out}"
+    )
     return 0
 
 
