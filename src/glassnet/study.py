@@ -318,8 +318,8 @@ def _findings(study: dict[str, Any], d: dict[str, Any]) -> str:
         f"The stalled runs are the ones that have not left it by epoch {study['seed_epochs']}."
     )
     inside = (
-        "\n  *Inside the runs*, below, shows what goes on on the plateau and what tells the "
-        "stalled runs\n  apart from the others."
+        "\n  *Inside the runs*, below, shows what goes on on the plateau and whether anything "
+        "tells the\n  stalled runs apart from the others."
         if _monitored(study)
         else ""
     )

@@ -175,7 +175,8 @@ def quantities(n_layers: int, at_epochs: Sequence[int] = AT_EPOCHS) -> list[Quan
                 )
     found += [
         Quantity("plateau start (epoch)", None, _plateau_value("start")),
-        Quantity("plateau end (epoch)", None, _plateau_value("end")),
+        # when the run left: the outcome, not an explanation of it
+        Quantity("plateau end (epoch)", None, _plateau_value("end"), True),
         Quantity("loss on the plateau (median)", None, _plateau_value("loss")),
     ]
     for layer in range(n_layers):
@@ -478,6 +479,7 @@ def markdown(study: dict[str, Any], comparison: dict[str, Any]) -> str:
         return ""
     return (
         _inside_introduction(comparison)
+        + _in_short(study, runs, comparison)
         + _on_the_plateau(study, runs)
         + _leaving(study, runs, comparison)
         + _distinguishing(comparison)
@@ -500,6 +502,45 @@ the {len(comparison["learned_seeds"])} that learned; every number below is in `s
 epochs, stalled runs in red](seed-study-dynamics.png)
 
 """
+
+
+def _in_short(study: dict[str, Any], runs: list[dict[str, Any]], comparison: dict[str, Any]) -> str:
+    """The explanation in a paragraph, each clause from the numbers below it."""
+    starts = _all_values(study, _plateau_value("start"))
+    levels = _all_values(study, _plateau_value("loss"))
+    escapes = [e for e in comparison["escape_epochs"].values() if e is not None]
+    if not starts or not escapes or not comparison["stalled_seeds"]:
+        return ""
+    n_layers = len(runs[0]["seed_config"]["dynamics"]["layers"])
+    start = _medians(study, "start", "grad_norm", n_layers)
+    epochs = max(r["seed_config"]["dynamics"]["epochs"] for r in runs)
+    text = (
+        f"**In short.** Every run falls by epoch {max(starts):.0f} onto the same plateau (loss "
+        f"{min(levels):.3f}-{max(levels):.3f}), where the hidden sigmoids work in their nearly "
+        "straight middle and the network draws about the logistic regression's boundary. "
+        "Bending it takes the first layer's units spreading out, and the first layer's gradient "
+        f"is the smallest of all (before training {start[-1] / start[0]:.0f} times smaller than "
+        "the output layer's), so that happens slowly: the runs that learned left between epoch "
+        f"{min(escapes)} and {max(escapes)}, and the {len(comparison['stalled_seeds'])} stalled "
+        f"runs are those that had not by epoch {epochs}."
+    )
+    strongest = _strongest(comparison)
+    if comparison["early_separating"]:
+        text += f" Known early: {comparison['verdict'].split(': ', 1)[-1]}."
+    elif strongest is not None and abs(strongest["rank_correlation"]) >= 0.5:
+        text += (
+            " Nothing known before training or by epoch "
+            f"{max(e for e in AT_EPOCHS if e < (comparison['first_escape'] or epochs))} tells the "
+            "stalled runs apart; the best early sign, "
+            f"{strongest['name']}, goes with when they leave (rank correlation "
+            f"{strongest['rank_correlation']:+.2f}) but overlaps between the groups, so the "
+            "stalled runs look like the slow end of one spread of escape times rather than a "
+            "different kind of run. Whether they would leave given more epochs, this study "
+            f"(which stops at {epochs}) does not show."
+        )
+    else:
+        text += " Nothing known before training or early in the run tells them apart."
+    return text + "\n\n"
 
 
 def _medians(study: dict[str, Any], moment: str, statistic: str, n_layers: int) -> list[float]:
@@ -544,7 +585,8 @@ def _on_the_plateau(study: dict[str, Any], runs: list[dict[str, Any]]) -> str:
         "- **The gradient that would bend the boundary is tiny, and stays so.** Before training "
         f"the layers' gradient norms are (median over the runs, layer 1 to {n_layers}) "
         f"{_listed(start)}: the first layer's is {start[-1] / start[0]:.0f} times smaller than "
-        "the output layer's, since every sigmoid on the way back multiplies it by at most 0.25. "
+        "the output layer's, since each sigmoid on the way back multiplies it by its derivative, "
+        "at most 0.25. "
         f"On the plateau they are {_listed(on)}; as a multiple of their value before training, "
         "layer by layer (median, range): "
         + "; ".join(f"layer {i + 1} {_range(r, '.2g')}" for i, r in enumerate(ratios))
@@ -708,21 +750,67 @@ def _leaving(study: dict[str, Any], runs: list[dict[str, Any]], comparison: dict
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     if strongest is not None:
-        rho = strongest["rank_correlation"]
-        lines.append(
-            f"Of everything known before epoch {comparison['first_escape']}, {strongest['name']} "
-            f"goes best with when a run leaves (Spearman's rank correlation {rho:+.2f}, the "
-            "stalled runs counted as the latest): "
-            + (
-                "the smaller it is, the later the run leaves"
-                if rho < 0
-                else "the larger it is, the later the run leaves"
-            )
-            + f". It does not split the groups cleanly: {strongest['wrong_side']} run(s) sit on "
-            "the wrong side of its best threshold."
-        )
-        lines.append("")
+        lines += [_strongest_text(strongest, comparison, ordered, quantity_by_name), ""]
+    separating_late = [
+        q["claim"]
+        for q in comparison["quantities"]
+        if q["separates"] and not q["outcome"] and q["known_at"] is None
+    ]
+    if separating_late:
+        lines += [
+            "Once the runs are over, some quantities do separate the groups: "
+            + "; ".join(separating_late)
+            + f". ({_PLATEAU_CAVEAT})",
+            "",
+        ]
     return "\n".join(lines) + "\n"
+
+
+#: why the medians "on the plateau" of the two groups do not compare like for like
+_PLATEAU_CAVEAT = (
+    "A stalled run's plateau lasts to its last epoch, so its medians on the plateau take in "
+    "later epochs than those of a run that left it."
+)
+
+
+def _strongest_text(
+    strongest: dict[str, Any],
+    comparison: dict[str, Any],
+    ordered: list[dict[str, Any]],
+    quantity_by_name: dict[str, Quantity],
+) -> str:
+    """What the early quantity most correlated with the escape epoch says, and which runs that
+    learned fall among the stalled ones on it."""
+    rho = strongest["rank_correlation"]
+    direction = "smaller" if rho < 0 else "larger"
+    text = (
+        f"Of everything known before epoch {comparison['first_escape']}, {strongest['name']} "
+        f"goes best with when a run leaves (Spearman's rank correlation {rho:+.2f}, the stalled "
+        f"runs counted as the latest): the {direction} it is, the later the run leaves. The "
+        f"stalled runs have {_range(strongest['stalled'], '.4g')}, the runs that learned "
+        f"{_range(strongest['learned'], '.4g')}."
+    )
+    if strongest["wrong_side"] == 0:
+        return text + " It separates the two groups."
+    value = quantity_by_name[strongest["name"]].value
+    limit = strongest["stalled"]["max" if rho < 0 else "min"]
+    among = [
+        r
+        for r in ordered
+        if not r["seed_config"]["stalled"]
+        and value(r) is not None
+        and (value(r) <= limit if rho < 0 else value(r) >= limit)
+    ]
+    escapes = comparison["escape_epochs"]
+    if among:
+        text += (
+            f" It does not split the groups: runs that learned with a value "
+            f"{'at or below' if rho < 0 else 'at or above'} the stalled runs' "
+            f"{'largest' if rho < 0 else 'smallest'} ({limit:.4g}) are data seeds "
+            + ", ".join(f"{r['seed']} (left at epoch {escapes[str(r['seed'])]})" for r in among)
+            + "."
+        )
+    return text
 
 
 def _distinguishing(comparison: dict[str, Any]) -> str:
@@ -762,6 +850,8 @@ def _distinguishing(comparison: dict[str, Any]) -> str:
         "Over the whole run (known only once it is over), and the outcomes:",
         "",
         _table(later + outcomes),
+        "",
+        f"({_PLATEAU_CAVEAT})",
         "",
     ]
     return "\n".join(lines) + "\n"
