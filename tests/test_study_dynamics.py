@@ -128,7 +128,9 @@ def test_when_nothing_separates_the_groups_early_the_verdict_says_so():
         _run(2, False, 0.88, 1.5, escape=100),
         _run(3, False, 0.92, 2.5, escape=120),
     ]
-    result = compare(_study(runs), [LINEAR, EARLY, ACCURACY])
+    after_escape = Quantity("a sign at epoch 150", 150, lambda r: r["seed_config"]["stalled"])
+    result = compare(_study(runs), [LINEAR, EARLY, ACCURACY, after_escape])
+    assert result["quantities"][-1]["separates"]  # but too late to be a sign
     assert result["early_separating"] == []
     assert result["verdict"] == (
         "nothing measured before epoch 100 (when the first run left the plateau) separates the "

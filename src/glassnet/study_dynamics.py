@@ -143,8 +143,9 @@ _STATISTIC_NAMES = {
 def quantities(n_layers: int, at_epochs: Sequence[int] = AT_EPOCHS) -> list[Quantity]:
     """The quantities compared, for a network of ``n_layers`` layers: the logistic regression's
     accuracy on the split (a property of the data draw), each layer's statistics at each epoch
-    of ``at_epochs``, the plateau's extent and loss, the gradient ratio plateau/start, the
-    saturation on the plateau and at the end, and the outcomes."""
+    of ``at_epochs`` and the growth of its weight norm and spread from epoch 50 to 100, the
+    plateau's extent and loss, the gradient ratio plateau/start, the saturation and spread on
+    the plateau and at the end, and the outcomes."""
     found = [
         Quantity(
             "test accuracy of a logistic regression on the same split", 0, lambda r: r["linear"]
@@ -305,8 +306,8 @@ def compare(study: dict[str, Any], chosen: Sequence[Quantity] | None = None) -> 
     epochs = max((r["seed_config"]["dynamics"]["epochs"] for r in runs), default=0)
     for quantity in chosen:
         pairs = [(r, quantity.value(r)) for r in runs]
-        s_values = [float(v) for r, v in pairs if v is not None and r in stalled]
-        l_values = [float(v) for r, v in pairs if v is not None and r in learned]
+        s_values = [float(v) for r, v in pairs if v is not None and r["seed_config"]["stalled"]]
+        l_values = [float(v) for r, v in pairs if v is not None and not r["seed_config"]["stalled"]]
         entry: dict[str, Any] = {
             "name": quantity.name,
             "known_at": quantity.known_at,
@@ -350,6 +351,12 @@ def compare(study: dict[str, Any], chosen: Sequence[Quantity] | None = None) -> 
     return result
 
 
+def _closeness(entry: dict[str, Any]) -> tuple[int, float]:
+    """How near a quantity comes to separating the groups: the fewest runs on the wrong side,
+    then the strongest rank correlation with the escape epoch."""
+    return entry["wrong_side"], -abs(entry["rank_correlation"] or 0.0)
+
+
 def _verdict(result: dict[str, Any], early: list[dict[str, Any]], comparable: bool) -> str:
     stalled, learned = len(result["stalled_seeds"]), len(result["learned_seeds"])
     if not comparable:
@@ -363,13 +370,17 @@ def _verdict(result: dict[str, Any], early: list[dict[str, Any]], comparable: bo
         else "during the runs"
     )
     if not early:
+        first = result["first_escape"]
         closest = min(
             (
                 q
                 for q in result["quantities"]
-                if not q["outcome"] and q["known_at"] is not None and q["wrong_side"] is not None
+                if not q["outcome"]
+                and q["known_at"] is not None
+                and (first is None or q["known_at"] < first)
+                and q["wrong_side"] is not None
             ),
-            key=lambda q: q["wrong_side"],
+            key=_closeness,
             default=None,
         )
         text = (
@@ -818,7 +829,7 @@ def _distinguishing(comparison: dict[str, Any]) -> str:
     if not entries:
         return ""
     early = [q for q in entries if not q["outcome"] and q["known_at"] is not None]
-    early.sort(key=lambda q: (q["wrong_side"], -abs(q["rank_correlation"] or 0.0)))
+    early.sort(key=_closeness)
     later = [q for q in entries if q["known_at"] is None and not q["outcome"]]
     outcomes = [q for q in entries if q["outcome"]]
     shown = early[:12]
