@@ -504,3 +504,18 @@ def test_an_unusable_cache_directory_warns_once_and_numpy_trains(monkeypatch):
     reference.train(x, y, epochs=1, batch_size=1)
     reference.train(x, y, epochs=1, batch_size=4)
     np.testing.assert_array_equal(network.parameters, reference.parameters)
+
+
+def test_relu_kernels_keep_nan_as_numpy_does():
+    relu = gn.activations.ReLU()
+    z = np.array([[np.nan, -1.0, 2.0, 0.0, np.inf, -np.inf]])
+    output = np.ones((1, 7))
+    a, dz, grad = output[:, :-1], np.empty_like(z), np.ones_like(z)
+    forward, backward = kernels.activation_passes(relu, z, a, dz, grad)
+    expected = relu.forward(z, np.empty_like(z))
+    np.testing.assert_array_equal(forward(z, a), expected)
+    np.testing.assert_array_equal(backward(grad, z, dz), relu.backward(grad, z, np.empty_like(z)))
+    sample = kernels._activate  # the per-sample kernel's forward
+    out = np.empty(6)
+    sample(1, 0.0, z[0], out, np.array([0.5, 1.0, -700.0, 700.0, 0.0]))
+    np.testing.assert_array_equal(out, expected[0])

@@ -85,9 +85,9 @@ def _activate(code: int, alpha: Any, z: Any, out: Any, c: Any) -> None:
     if code == 0:
         for j in range(n):
             out[j] = z[j]
-    elif code == 1:  # ReLU: max(z, 0)
+    elif code == 1:  # ReLU: max(z, 0), NaN kept as np.maximum keeps it
         for j in range(n):
-            out[j] = z[j] if z[j] > c[4] else c[4]
+            out[j] = z[j] if not z[j] <= c[4] else c[4]
     elif code == 2:  # LeakyReLU: max(z, alpha·z)
         for j in range(n):
             scaled = z[j] * alpha
@@ -252,11 +252,11 @@ def _update(
 
 
 def _relu_forward(zero: Any, z: Any, out: Any) -> Any:
-    """``ReLU.forward``: ``max(z, 0)`` row by row."""
+    """``ReLU.forward``: ``max(z, 0)`` row by row (NaN kept, as ``np.maximum`` keeps it)."""
     for r in range(z.shape[0]):
         z_row, out_row = z[r], out[r]
         for j in range(z_row.shape[0]):
-            out_row[j] = z_row[j] if z_row[j] > zero else zero
+            out_row[j] = z_row[j] if not z_row[j] <= zero else zero
     return out
 
 
