@@ -413,6 +413,13 @@ def test_training_path_says_which_code_ran():
     network.train(x, y, epochs=1, batch_size=1)
     assert network.training_path == "numpy"
 
+    class Halved(gn.SGD):  # no compiled update: the activations' passes only
+        pass
+
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer=Halved(0.01), random_state=0)
+    network.train(x, y, epochs=1, batch_size=4)
+    assert network.training_path == "numpy+numba-activations"
+
 
 def test_a_compiled_update_that_fails_to_compile_falls_back(monkeypatch):
     from numba.core.errors import TypingError

@@ -113,6 +113,12 @@ class NeuralNetwork:
         Per-epoch losses (and validation scores) over every :meth:`train` call so far.
     metadata : dict
         Plain data (JSON-able) that :func:`glassnet.save` writes with the model.
+    training_path : str or None
+        Which code ran the last training step: ``"numba-sample"`` (the compiled per-sample
+        kernel), ``"numpy+numba-update"`` (NumPy's products, the optimizer's update and the
+        activations' element-wise passes compiled), ``"numpy+numba-activations"`` (an
+        optimizer without a compiled update: only the activations' passes compiled),
+        ``"numpy"``, or None before any.
     """
 
     def __init__(
@@ -148,9 +154,7 @@ class NeuralNetwork:
         self.random_state = random_state
         self.rng = check_random_state(random_state)
         self.history = History()
-        #: which code ran the last training step: None before any; "numba-sample" (the compiled
-        #: per-sample kernel), "numpy+numba-update" (NumPy's forward and backward passes and
-        #: BLAS products, the optimizer's update compiled) or "numpy"
+        #: which code ran the last training step (see Attributes)
         self.training_path: str | None = None
         #: plain JSON-able data saved with the model (the command line keeps its class names here)
         self.metadata: dict = {}
@@ -402,7 +406,9 @@ class NeuralNetwork:
         Fused into one compiled pass where :meth:`compiled_update` allows (the same numbers)."""
         stepper = self.optimizer.stepper(self._param_list, self._grad_list)
         if self.compiled_update() is not None:
-            self.training_path = "numpy"
+            # an optimizer without a compiled update: the activations' passes may still be
+            compiled = self.backend != "numpy" and kernels.unavailable() is None
+            self.training_path = "numpy+numba-activations" if compiled else "numpy"
             return stepper
         self.training_path = "numpy+numba-update"
 
