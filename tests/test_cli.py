@@ -19,6 +19,7 @@ from matplotlib.image import imread
 
 import glassnet as gn
 from glassnet import cli, experiments
+from glassnet.model import kernels
 
 ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 GLASSNET = [sys.executable, "-m", "glassnet"]
@@ -96,6 +97,9 @@ def test_demo_end_to_end(tmp_path):
     assert "a logistic regression scores" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["epochs"] == 3 and metrics["seed"] == 2 and "numpy" in metrics["versions"]
+    compiled = kernels.unavailable() is None
+    assert metrics["backend"] == "auto"
+    assert metrics["training_path"] == ("numba-sample" if compiled else "numpy")
     assert "test accuracy: " in result.stdout and "training time" in result.stdout
     assert "3/3" in result.stderr  # the progress bar
     rows = list(csv.DictReader(open(out / "history.csv")))
@@ -144,6 +148,8 @@ def test_train_predict_evaluate_on_csv(tmp_path, csv_files):
     assert "diagnosis (glassnet.diagnose" in result.stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["validation"]["accuracy"] > 0.8
+    compiled = kernels.unavailable() is None
+    assert metrics["training_path"] == ("numpy+numba-update" if compiled else "numpy")
     predictions = glassnet(
         "predict", out / "model.safetensors", csv_files / "flowers.csv"
     ).stdout.splitlines()

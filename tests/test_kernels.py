@@ -252,10 +252,16 @@ def test_uncovered_configurations_fall_back_or_refuse(monkeypatch, capsys):
     network.backend = "numba"
     with pytest.raises(ValueError, match="backend='numba' cannot train this run: the optim"):
         network.train(x, y, epochs=1, batch_size=1)
-    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0, backend="numba")
-    with pytest.raises(ValueError, match="batches of 8 samples"):
+    with pytest.raises(ValueError, match=r"the optimizer Halved.*\(batches of 8 samples\)"):
         network.train(x, y, epochs=1, batch_size=8)
-    assert network.history.epochs == 0
+    assert network.history.epochs == 2
+    # mini-batches under backend='numba': NumPy's products with the compiled update
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0, backend="numba")
+    network.train(x, y, epochs=1, batch_size=8, verbose=2)
+    assert "training with NumPy's matrix products and numba's compiled optimizer update" in (
+        capsys.readouterr().err
+    )
+    assert network.training_path == "numpy+numba-update"
     with pytest.raises(ValueError, match="backend must be 'auto', 'numpy' or 'numba', got 'c'"):
         gn.NeuralNetwork(backend="c")
 

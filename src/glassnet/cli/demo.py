@@ -295,6 +295,8 @@ def _metrics(
         "interrupted": interrupted,
         "training_seconds": seconds,
         "seconds_per_step": seconds / max(steps, 1),
+        "backend": network.backend,
+        "training_path": network.training_path,
         "seed": seed,
         "versions": versions(),
     }

@@ -179,6 +179,8 @@ def run_train(args: argparse.Namespace) -> int:
             "epochs": len(network.history),
             "interrupted": interrupted,
             "training_seconds": seconds,
+            "backend": network.backend,
+            "training_path": network.training_path,
             "seed": settings["seed"],
             "settings": network.metadata["cli"]["settings"],
             "versions": versions(),

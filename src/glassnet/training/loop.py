@@ -295,13 +295,21 @@ class _Trainer:
 
     def _compiled_reason(self, network: NeuralNetwork) -> str | None:
         """Why this run does not train with the compiled per-sample kernel, or None when it
-        does; with ``backend="numba"``, a ``ValueError`` instead of a reason."""
+        does; with ``backend="numba"``, a ``ValueError`` instead of a reason when no compiled
+        path runs it (mini-batches run one when the optimizer's update is compiled)."""
         x, targets = self.data.x, self.data.targets
         reason = network.compiled_training()
+        if self.batch != 1:
+            update = network.compiled_update()
+            if update is not None and network.backend == "numba":
+                raise ValueError(
+                    f"backend='numba' cannot train this run: {update} (batches of "
+                    f"{self.batch} samples); backend='auto' trains it with NumPy"
+                )
+            reason = f"batches of {self.batch} samples (the compiled kernel is per-sample)"
+            return reason if update is None else f"{reason}; {update}"
         if reason is None:
-            if self.batch != 1:
-                reason = f"batches of {self.batch} samples (the compiled kernel is per-sample)"
-            elif x.__class__ is not np.ndarray:
+            if x.__class__ is not np.ndarray:
                 reason = "a sparse x"
             elif x.nbytes + targets.nbytes > _EPOCH_COPY_LIMIT:
                 reason = "data too big to copy once per epoch"
@@ -311,6 +319,18 @@ class _Trainer:
                 "with NumPy"
             )
         return reason
+
+    def _path_text(self) -> str:
+        """The code this run trains with, for ``verbose``."""
+        reason = self.compiled_reason
+        if reason is None:
+            return "numba (compiled per-sample kernel)"
+        if self.batch != 1 and self.network.compiled_update() is None:
+            return (
+                f"NumPy's matrix products and numba's compiled optimizer update and activation "
+                f"passes (batches of {self.batch} samples)"
+            )
+        return f"numpy ({reason})"
 
     # ------------------------------------------------------------------ the run
     def run(self) -> str | None:
@@ -327,9 +347,7 @@ class _Trainer:
         first_epoch = network.history.epochs
         target = self.settings.target_epochs
         if self.verbose:
-            reason = self.compiled_reason
-            path = "numba (compiled per-sample kernel)" if reason is None else f"numpy ({reason})"
-            print(f"training with {path}", file=sys.stderr)
+            print(f"training with {self._path_text()}", file=sys.stderr)
         progress = Progress(self.verbose, target - first_epoch)
         with Interrupt() as interrupt:
             try:
