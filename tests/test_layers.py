@@ -72,6 +72,21 @@ def test_setter_checks_shape_and_values():
         layer.bias = ["a", "b", "c"]
 
 
+def test_bias_row_is_a_view_of_the_bias_whatever_changes_it():
+    layer = gn.Layer(2, 3, random_state=0)
+    assert layer.bias_row.shape == (1, 3)
+    layer.bias = [1.0, 2.0, 3.0]
+    np.testing.assert_array_equal(layer.bias_row[0], [1.0, 2.0, 3.0])
+    layer.bias[1] = -5.0
+    assert layer.bias_row[0, 1] == -5.0
+    net = gn.NeuralNetwork(layers=[layer])  # moved into the network's parameter vector
+    net.parameters[-3:] = [7.0, 8.0, 9.0]
+    np.testing.assert_array_equal(layer.bias_row[0], [7.0, 8.0, 9.0])
+    copied = net.copy().layers[0]
+    copied.bias[0] = 0.5
+    assert copied.bias_row[0, 0] == 0.5 and layer.bias_row[0, 0] == 7.0
+
+
 def test_invalid_construction():
     with pytest.raises(ValueError, match="n_inputs must be >= 1"):
         gn.Layer(0, 3)

@@ -401,6 +401,53 @@ def test_predict_errors():
         gn.NeuralNetwork().predict(X_OK)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_check_x_passes_a_valid_array_through_and_refuses_what_the_slow_path_does(dtype):
+    net = gn.NeuralNetwork.from_sizes([2, 3, 2], random_state=0, dtype=dtype)
+    x = np.arange(6, dtype=dtype).reshape(3, 2)
+    assert net.check_x(x) is x  # no copy for an array that is already right
+    fortran = np.asfortranarray(np.arange(8, dtype=dtype).reshape(4, 2))
+    converted = net.check_x(fortran)
+    assert converted.flags.c_contiguous and np.array_equal(converted, fortran)
+    bad = [
+        (np.array([[np.nan, 1.0]], dtype), "Input x contains NaN"),
+        (np.array([[1.0, -np.inf]], dtype), "Input x contains infinity"),
+        (np.ones(2, dtype), "Expected a 2D array for x"),
+        (np.ones((0, 2), dtype), r"Found array with 0 sample\(s\)"),
+        (np.ones((1, 3), dtype), "x has 3 features, but the network expects 2"),
+    ]
+    big_nan = np.ones((5000, 2), dtype)  # past the counting of small inputs: the sum
+    big_nan[4321, 1] = np.nan
+    bad.append((big_nan, "Input x contains NaN"))
+    some_inf = np.ones((100, 2), dtype)  # between a row and the summing path: counted flags
+    some_inf[50, 0] = np.inf
+    bad.append((some_inf, "Input x contains infinity"))
+    for value, match in bad:
+        with pytest.raises(ValueError, match=match):
+            net.check_x(value)
+    huge = np.full((5000, 2), np.finfo(dtype).max, dtype)  # finite, though its sum is not
+    assert net.check_x(huge) is huge
+
+
+def test_one_row_predictions_are_the_formula_bit_for_bit():
+    net = gn.NeuralNetwork.from_sizes(
+        [2, 5, 4, 3], loss="cross_entropy", task="classification", random_state=0
+    )
+    layers = net.layers
+
+    def logits(x):  # the formula, with NumPy's operations in the order infer uses
+        for layer in layers[:-1]:
+            x = np.maximum(x @ layer.weights + layer.bias, 0.0)
+        return x @ layers[-1].weights + layers[-1].bias
+
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    for rows in [x[i : i + 1] for i in range(7)] + [x]:
+        expected = logits(rows)
+        np.testing.assert_array_equal(net.predict(rows), expected.argmax(axis=1))
+        output = layers[-1].activation.forward(expected.copy())
+        np.testing.assert_array_equal(net.predict_output(rows), output)
+
+
 def test_cross_entropy_needs_its_output_activation():
     net = gn.NeuralNetwork.from_sizes(
         [2, 3, 2], output_activation="sigmoid", loss="cross_entropy", random_state=0

@@ -7,11 +7,13 @@ array whenever the conversion had to change anything.
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 from typing import Any, Literal, overload
 
 import numpy as np
+from numpy import count_nonzero, isfinite
 
 
 def quote(value: object) -> str:
@@ -175,12 +177,29 @@ def _is_number(item: object) -> bool:
     return not isinstance(item, (str, bytes))
 
 
-def check_finite(array: np.ndarray, name: str) -> None:
-    """Raise ``ValueError`` naming ``name`` if ``array`` holds NaN or infinity."""
+#: up to these many values, :func:`all_finite` asks Python of each value, or counts NumPy's
+#: flags, instead of summing them
+_TINY, _SMALL = 16, 4096
+
+
+def all_finite(array: np.ndarray) -> bool:
+    """Whether every value of ``array`` is finite."""
+    size = array.size
+    if size <= _TINY:  # a row of a few numbers: cheaper than any NumPy call's set-up
+        return all(map(math.isfinite, array.ravel().tolist()))
+    if size <= _SMALL:
+        # a few rows: a reduction's set-up (and an error state for its overflows) costs more
+        # than the work, and counting the flags needs neither
+        return bool(count_nonzero(isfinite(array)) == size)
     # One reduction answers the common case; only a non-finite total needs the slower look.
     with np.errstate(over="ignore", invalid="ignore"):
         total = np.add.reduce(array, axis=None)
-    if np.isfinite(total):
+    return bool(isfinite(total)) or bool(isfinite(array).all())
+
+
+def check_finite(array: np.ndarray, name: str) -> None:
+    """Raise ``ValueError`` naming ``name`` if ``array`` holds NaN or infinity."""
+    if all_finite(array):
         return
     if np.isnan(array).any():
         raise ValueError(f"Input {name} contains NaN.")
@@ -255,6 +274,12 @@ def check_x(
     numpy.ndarray of shape (n_samples, n_features)
         ``x`` itself when it already had the right dtype and order, otherwise a converted copy.
     """
+    if type(x) is np.ndarray and x.dtype == dtype and x.ndim == 2 and x.flags.c_contiguous:
+        # already what the checks below return (the common case, one row at a time when
+        # predicting): the same checks, without the conversions that would give back ``x``
+        _check_shape(x.shape, name, n_features)
+        check_finite(x, name)
+        return x
     if is_sparse(x):
         # typed as an array: the code that reads it does so through `@`, slicing and `.T`
         return _check_sparse_x(x, dtype, name, n_features)

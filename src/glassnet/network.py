@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validation import (
+    all_finite,
     as_numeric_array,
     check_dtype,
     check_float,
@@ -45,6 +46,8 @@ L2_SCALINGS = ("constant", "batch")
 BACKENDS = ("auto", "numpy", "numba")
 #: bytes of activations one prediction pass may hold; bigger inputs are predicted in chunks
 _PREDICT_BYTES = 32 * 2**20
+#: the fewest rows a chunk has
+_MIN_CHUNK = 1024
 #: step plans kept per network: a training batch, a last batch, and a little more
 _MAX_PLANS = 4
 
@@ -428,14 +431,15 @@ class NeuralNetwork:
         Inputs large enough to overflow give infinite or NaN outputs without a warning; the
         callers decide what those mean (see :meth:`predict_proba` and :meth:`predict`).
         """
-        widest = max(layer.n_outputs for layer in self._layers)
-        chunk = max(1024, _PREDICT_BYTES // (widest * x.dtype.itemsize))
-        if x.shape[0] > chunk:
-            pieces = [
-                self._infer(x[i : i + chunk], activate_output)
-                for i in range(0, x.shape[0], chunk)
-            ]
-            return np.concatenate(pieces)
+        if x.shape[0] > _MIN_CHUNK:  # (fewer rows are never split: skip the sizing)
+            widest = max(layer.n_outputs for layer in self._layers)
+            chunk = max(_MIN_CHUNK, _PREDICT_BYTES // (widest * x.dtype.itemsize))
+            if x.shape[0] > chunk:
+                pieces = [
+                    self._infer(x[i : i + chunk], activate_output)
+                    for i in range(0, x.shape[0], chunk)
+                ]
+                return np.concatenate(pieces)
         with np.errstate(over="ignore", invalid="ignore"):
             return infer(self._layers, x, activate_output)
 
@@ -572,7 +576,7 @@ class NeuralNetwork:
             if self._layers[-1].activation.name in ("softmax", "sigmoid"):
                 # both are increasing: the largest logit is the most probable class, so skip them
                 logits = self._infer(x_arr, activate_output=False)
-                if np.isfinite(logits).all():
+                if all_finite(logits):
                     if logits.shape[1] == 1:
                         return (logits[:, 0] >= 0).astype(np.intp)
                     return logits.argmax(axis=1)

@@ -79,6 +79,7 @@ class Layer:
         self._dtype = None if dtype is None else check_dtype(dtype)
         self._weights: np.ndarray | None = None
         self._bias: np.ndarray | None = None
+        self._bias_row: np.ndarray | None = None
         self._grad_weights: np.ndarray | None = None
         self._grad_bias: np.ndarray | None = None
         self._packed: np.ndarray | None = None
@@ -126,6 +127,7 @@ class Layer:
         """
         self._packed, self._grad_packed = packed, grad_packed
         self._weights, self._bias = packed[:-1], packed[-1]
+        self._bias_row = packed[-1:]
         self._grad_weights, self._grad_bias = grad_packed[:-1], grad_packed[-1]
         self._reset_cache()
 
@@ -199,6 +201,13 @@ class Layer:
             )
         else:
             self._bias[...] = array
+
+    @property
+    def bias_row(self) -> np.ndarray:
+        """``bias`` as a ``(1, n_outputs)`` view, which adds to a batch's rows more cheaply."""
+        if self._bias_row is None:
+            self.build()
+        return self._bias_row  # type: ignore[return-value]
 
     @property
     def grad_weights(self) -> np.ndarray | None:
@@ -318,12 +327,12 @@ class Layer:
         # the plan is scratch space and the forward cache refers into it; weights and bias are
         # views of the packed array, which views do not survive copying, so they are rebuilt
         state.update(_plan=None, _x=None)
-        for key in ("_weights", "_bias", "_grad_weights", "_grad_bias"):
+        for key in ("_weights", "_bias", "_bias_row", "_grad_weights", "_grad_bias"):
             state.pop(key, None)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._weights = self._bias = self._grad_weights = self._grad_bias = None
+        self._weights = self._bias = self._bias_row = self._grad_weights = self._grad_bias = None
         if self._packed is not None and self._grad_packed is not None:
             self._use_storage(self._packed, self._grad_packed)

@@ -29,7 +29,7 @@ import numpy as np
 
 # by their own names: these run thousands of times a second on a few dozen numbers, where
 # `np.dot` costs a second dictionary lookup per call
-from numpy import dot, multiply
+from numpy import add, dot, multiply
 
 from . import kernels
 
@@ -399,11 +399,16 @@ def infer(layers: Sequence[Layer], x: np.ndarray, activate_output: bool = True) 
     Caches nothing, so any number of threads may predict at once. Returns the output, or the
     output layer's ``z`` (its logits) when ``activate_output`` is false.
     """
-    last = len(layers) - 1
-    for index, layer in enumerate(layers):
-        z = dot(x, layer.weights) if x.__class__ is np.ndarray else np.asarray(x @ layer.weights)
-        z += layer.bias
-        if index < last or activate_output:
-            z = layer.activation.forward(z, z)
-        x = z
-    return x
+    below, top = layers[0], layers[-1]
+    # `ndarray.dot` is `np.dot` (the same product) without its dispatch to other array types:
+    # only the data as the user gave it may be one (a SciPy sparse matrix), never the arrays
+    # the layers pass up
+    z = x.dot(below.weights) if x.__class__ is np.ndarray else np.asarray(x @ below.weights)
+    for layer in layers[1:]:
+        # the bias as a (1, n_outputs) row: the same sums as `z += bias`, and for a few rows
+        # much cheaper than broadcasting the 1-D bias
+        add(z, below.bias_row, z)
+        z = below.activation.forward(z, z).dot(layer.weights)
+        below = layer
+    add(z, top.bias_row, z)
+    return top.activation.forward(z, z) if activate_output else z
