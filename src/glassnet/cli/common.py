@@ -33,6 +33,17 @@ class CommandError(Exception):
     """A problem to report in one line, exit status 2."""
 
 
+def network_of(model: object, command: str) -> NeuralNetwork:
+    """The network inside ``model`` (a network, or a fitted glassnet estimator) for ``command``
+    (what it does, for the error: "inspect looks inside")."""
+    if isinstance(model, NeuralNetwork):
+        return model
+    inner = getattr(model, "network_", None)
+    if isinstance(inner, NeuralNetwork):
+        return inner
+    raise CommandError(f"{command} glassnet networks; got a {type(model).__name__}")
+
+
 def say(*parts: str) -> None:
     print(*parts, flush=True)
 

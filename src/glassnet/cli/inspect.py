@@ -11,7 +11,7 @@ import numpy as np
 from ..datasets import load_dataset
 from ..io import load
 from ..network import NeuralNetwork
-from .common import CommandError, note, say
+from .common import CommandError, network_of, note, say
 from .modelinfo import ModelInfo
 from .outputs import OutputFolder
 from .predict import _model_inputs
@@ -33,7 +33,7 @@ _COLUMNS = (
 
 
 def run_inspect(args: argparse.Namespace) -> int:
-    network = _network(load(args.model))
+    network = network_of(load(args.model), "inspect looks inside")
     x = _data(args, network)
     outputs = OutputFolder(args.out, "--out", "glassnet inspect")
     outputs.check_names(_OUTPUTS)
@@ -77,16 +77,6 @@ def _fractions(row: dict[str, object]) -> str:
     if isinstance(saturated, float) and np.isfinite(saturated):
         text += f", saturated {saturated:.0%}"
     return text
-
-
-def _network(model: object) -> NeuralNetwork:
-    """The network inside ``model`` (a network, or a fitted glassnet estimator)."""
-    if isinstance(model, NeuralNetwork):
-        return model
-    inner = getattr(model, "network_", None)
-    if isinstance(inner, NeuralNetwork):
-        return inner
-    raise CommandError(f"inspect looks inside glassnet networks; got a {type(model).__name__}")
 
 
 def _data(args: argparse.Namespace, network: NeuralNetwork) -> np.ndarray | None:

@@ -11,7 +11,7 @@ import numpy as np
 from ..datasets import load_csv
 from ..network import NeuralNetwork
 from ..page import read_run, write_page
-from .common import CommandError, note, say
+from .common import CommandError, network_of, note, say
 from .modelinfo import ModelInfo, label_text
 from .outputs import check_output_file
 
@@ -41,7 +41,7 @@ def run_page(args: argparse.Namespace) -> int:
             "run, or a model file"
         )
     run = read_run(location)
-    network = _network(run.model)
+    network = network_of(run.model, "page draws")
     info = ModelInfo.from_metadata(network.metadata, model_path, network)  # checked, one line
     data, test_data = _points(args, network, info)
     result = write_page(
@@ -58,15 +58,6 @@ def run_page(args: argparse.Namespace) -> int:
     replay = f"replays {len(result.epochs)} snapshots" if result.replay else "no replay available"
     say(f"wrote {result.path} ({result.size / 1e6:.2f} MB, {replay})")
     return 0
-
-
-def _network(model: object) -> NeuralNetwork:
-    if isinstance(model, NeuralNetwork):
-        return model
-    inner = getattr(model, "network_", None)
-    if isinstance(inner, NeuralNetwork):
-        return inner
-    raise CommandError(f"page draws glassnet networks; got a {type(model).__name__}")
 
 
 def _class_indices(y: np.ndarray, info: ModelInfo | None) -> np.ndarray:
