@@ -296,6 +296,80 @@ def _tanh_backward(one: Any, grad: Any, a: Any, out: Any) -> Any:
     return out
 
 
+def _layer_forward(h: Any, params: Any, off: int, n_in: int, width: int, z: Any, zero: Any) -> None:
+    """``z = [h, 1] @ [W; b]`` of the layer whose block starts at ``off``, row after row of W:
+    each unit's sum takes its products in the same order as a sum per unit would (the same
+    numbers), but the loop over ``j`` runs along a contiguous row, in vector instructions."""
+    # Indices into the layer's own block, from 0 up: an index ``off + i·width + j`` into the
+    # whole vector could be negative for all numba knows, and its wrap-around check (negative
+    # indices count from the end) kept LLVM from vectorising the loops. Measured (case A's
+    # epoch, 2400 steps, medians): 4.1 → 3.1 µs a step with this and the other layer loops.
+    block = params[off : off + (n_in + 1) * width]
+    for j in range(width):
+        z[j] = zero
+    for i in range(n_in):
+        hi = h[i]
+        row = i * width
+        for j in range(width):
+            z[j] += hi * block[row + j]
+    bias = n_in * width
+    for j in range(width):
+        z[j] += block[bias + j]
+
+
+def _layer_sgd(h: Any, dz: Any, params: Any, off: int, n_in: int, width: int, lr: Any) -> None:
+    """``SGD._update``'s ``p −= lr·g`` of the layer, with ``g = [h, 1]^T dz`` made as it goes
+    (and not stored)."""
+    block = params[off : off + (n_in + 1) * width]  # indices from 0 (see _layer_forward)
+    for i in range(n_in):
+        hi = h[i]
+        row = i * width
+        for j in range(width):
+            block[row + j] -= (hi * dz[j]) * lr
+    bias = n_in * width
+    for j in range(width):
+        block[bias + j] -= dz[j] * lr
+
+
+def _layer_gradient(h: Any, dz: Any, grads: Any, off: int, n_in: int, width: int) -> None:
+    """The layer's ``dL/dW = [h, 1]^T dz`` into its block of ``grads``."""
+    block = grads[off : off + (n_in + 1) * width]  # indices from 0 (see _layer_forward)
+    for i in range(n_in):
+        hi = h[i]
+        row = i * width
+        for j in range(width):
+            block[row + j] = hi * dz[j]
+    bias = n_in * width
+    for j in range(width):
+        block[bias + j] = dz[j]
+
+
+def _layer_input_gradient(
+    dz: Any, params: Any, off: int, n_in: int, width: int, out: Any, zero: Any
+) -> None:
+    """``dL/dh = dz W^T`` of the layer, one sum over ``j`` per input in a register."""
+    block = params[off : off + n_in * width]  # indices from 0 (see _layer_forward)
+    # four rows at once, each sum in its own register and order (the same numbers): four
+    # independent chains of additions instead of one (case A: 3.25 → 3.05 µs a step)
+    n_fours = n_in - n_in % 4
+    for i in range(0, n_fours, 4):
+        row = i * width
+        t_0 = t_1 = t_2 = t_3 = zero
+        for j in range(width):
+            d = dz[j]
+            t_0 += d * block[row + j]
+            t_1 += d * block[row + width + j]
+            t_2 += d * block[row + 2 * width + j]
+            t_3 += d * block[row + 3 * width + j]
+        out[i], out[i + 1], out[i + 2], out[i + 3] = t_0, t_1, t_2, t_3
+    for i in range(n_fours, n_in):
+        row = i * width
+        total = zero
+        for j in range(width):
+            total += dz[j] * block[row + j]
+        out[i] = total
+
+
 def _sample_epoch(
     x: Any,
     targets: Any,
@@ -348,18 +422,19 @@ def _sample_epoch(
     top_units = units[top]
     has_weights = weights.shape[0] > 0
     penalty_sum = 0.0
+    # plain SGD without L2: each layer's update is made in the backward pass, p −= lr·(h·dz)
+    # with the same operations as SGD._update (the same numbers), without storing the gradient
+    # or a second pass over the vector (case A: 3.19 → 3.0 µs a step). The last step stores its
+    # gradient and updates as before, so that the network's gradients are the last step's.
+    fuse_sgd = rule == _SGD and not l2 > 0.0
+    lr = c[4]
     for s in range(start, stop):
         # ---- forward: z = [h, 1] @ [W; b], a = f(z), layer after layer (StepPlan.forward_z)
         for k in range(n_layers):
             n_in, width, off, u = sizes[k], sizes[k + 1], offsets[k], units[k]
             h = x[s] if k == 0 else a[units[k - 1] : units[k - 1] + n_in]
             zk = z[u : u + width]
-            bias = off + n_in * width
-            for j in range(width):  # a sum in a register per unit: no store per product
-                total = c[4]
-                for i in range(n_in):
-                    total += h[i] * params[off + i * width + j]
-                zk[j] = total + params[bias + j]
+            _layer_forward(h, params, off, n_in, width, zk, c[4])
             if k < top:
                 _activate(codes[k], alphas[k], zk, a[u : u + width], c)
         z_top = z[top_units : top_units + n_out]
@@ -382,30 +457,26 @@ def _sample_epoch(
                 for j in range(n_out):
                     loss_grad[j] *= scale
             _backward(codes[top], alphas[top], loss_grad, z_top, out_row, dz_top, c)
-        # ---- backward: dL/dW = [h, 1]^T dz, dL/dh = dz W^T, then the layer below's f'
+        # ---- backward: dL/dh = dz W^T, then the layer below's f', then dL/dW = [h, 1]^T dz
+        # (the input gradient first: it reads the weights a fused update then changes)
+        fuse = fuse_sgd and s < stop - 1
+        if fuse:
+            scalar[0] = rates[s - start]
+            lr = scalar[0]
         for k in range(top, -1, -1):
             n_in, width, off, u = sizes[k], sizes[k + 1], offsets[k], units[k]
             h = x[s] if k == 0 else a[units[k - 1] : units[k - 1] + n_in]
             dzk = dz[u : u + width]
-            for i in range(n_in):
-                hi = h[i]
-                row = off + i * width
-                for j in range(width):
-                    grads[row + j] = hi * dzk[j]
-            bias = off + n_in * width
-            for j in range(width):
-                grads[bias + j] = dzk[j]
             if k > 0:
                 below = units[k - 1]
                 g = grad_a[:n_in]
-                for i in range(n_in):
-                    row = off + i * width
-                    total = c[4]
-                    for j in range(width):
-                        total += dzk[j] * params[row + j]
-                    g[i] = total
+                _layer_input_gradient(dzk, params, off, n_in, width, g, c[4])
                 zb, ab = z[below : below + n_in], a[below : below + n_in]
                 _backward(codes[k - 1], alphas[k - 1], g, zb, ab, dz[below : below + n_in], c)
+            if fuse:  # SGD._update fused in: p −= lr·g as each g is made, same numbers
+                _layer_sgd(h, dzk, params, off, n_in, width, lr)
+            else:
+                _layer_gradient(h, dzk, grads, off, n_in, width)
         # ---- L2 (StepPlan.add_l2): the penalty of the parameters the step starts from
         if l2 > 0.0:
             step_l2 = l2
@@ -425,6 +496,8 @@ def _sample_epoch(
                 for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
                     grads[p] += params[p] * scalar[0]
         # ---- the optimizer's update over the flat vector (SGD._update, Adam._update, ...)
+        if fuse:
+            continue
         t = t0 + s - start + 1  # the step count after this step, as Adam._prepare reads it
         _update(rule, params, grads, slot_1, slot_2, hyper, floats, rates[s - start], t, scalar)
     return penalty_sum
@@ -437,6 +510,10 @@ _KERNELS = (
     "_backward",
     "_loss_gradient",
     "_update",
+    "_layer_forward",
+    "_layer_sgd",
+    "_layer_gradient",
+    "_layer_input_gradient",
     "_sample_epoch",
     "_relu_forward",
     "_relu_backward",
