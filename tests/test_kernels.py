@@ -153,25 +153,33 @@ def test_mini_batch_plans_use_the_activation_kernels_where_they_exist():
     assert not any(isinstance(s.backward, functools.partial) for s in single.steps)
 
 
-def test_activation_kernels_that_fail_to_compile_leave_numpys(monkeypatch):
+@pytest.mark.parametrize(
+    ("kernel", "loss", "optimizer"),
+    [("_relu_backward", "cross_entropy", "sgd"), ("_update", "mse", "adam")],
+)
+def test_a_mini_batch_kernel_that_fails_to_compile_leaves_numpys(
+    monkeypatch, kernel, loss, optimizer
+):
     from numba.core.errors import TypingError
 
     def broken(*arguments):
         raise TypingError("a test's failure")
 
-    monkeypatch.setattr(kernels, "_relu_backward", broken)
+    monkeypatch.setattr(kernels, kernel, broken)
     monkeypatch.setattr(kernels, "_warned", False)
     monkeypatch.setattr(kernels, "_status", kernels._status)
-    x, y = _data("classification", "cross_entropy")
-    network = gn.NeuralNetwork.from_sizes([3, 4, 2], loss="cross_entropy", random_state=0)
+    x, y = _data("classification", loss)
+    sizes = [3, 4, 2]
+    network = gn.NeuralNetwork.from_sizes(sizes, loss=loss, optimizer=optimizer, random_state=0)
     reference = gn.NeuralNetwork.from_sizes(
-        [3, 4, 2], loss="cross_entropy", random_state=0, backend="numpy"
+        sizes, loss=loss, optimizer=optimizer, random_state=0, backend="numpy"
     )
     with pytest.warns(RuntimeWarning, match="a test's failure; training uses NumPy"):
         network.train(x, y, epochs=2, batch_size=4)
     reference.train(x, y, epochs=2, batch_size=4)
     np.testing.assert_array_equal(network.parameters, reference.parameters)
     assert network.training_path == "numpy"
+    assert "optimizer update: numpy (numba cannot compile" in network.summary()
 
 
 def _gap(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -427,28 +435,6 @@ def test_training_path_says_which_code_ran():
     assert network.training_path == "numpy+numba-activations"
 
 
-def test_a_compiled_update_that_fails_to_compile_falls_back(monkeypatch):
-    from numba.core.errors import TypingError
-
-    def broken(*arguments):
-        raise TypingError("a test's failure")
-
-    monkeypatch.setattr(kernels, "_update", broken)
-    monkeypatch.setattr(kernels, "_warned", False)
-    monkeypatch.setattr(kernels, "_status", kernels._status)
-    x, y = _data("classification", "mse")
-    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
-    reference = gn.NeuralNetwork.from_sizes(
-        [3, 4, 2], optimizer="adam", random_state=0, backend="numpy"
-    )
-    with pytest.warns(RuntimeWarning, match="a test's failure; training uses NumPy"):
-        network.train(x, y, epochs=2, batch_size=4)
-    reference.train(x, y, epochs=2, batch_size=4)
-    np.testing.assert_array_equal(network.parameters, reference.parameters)
-    assert network.training_path == "numpy"
-    assert "optimizer update: numpy (numba cannot compile" in network.summary()
-
-
 def test_checkpoints_resume_bit_identically_with_the_compiled_update(tmp_path):
     x, y = _data("classification", "cross_entropy")
     saved = tmp_path / "after-2.ckpt"
@@ -472,8 +458,9 @@ def _fresh_status(monkeypatch) -> None:
     """unavailable() asks numba again on its next call; the test's changes are undone after."""
     monkeypatch.setattr(kernels, "_status", None)
     monkeypatch.setattr(kernels, "_warned", False)
-    for name in kernels._KERNELS:  # the compiled functions, put back afterwards
-        monkeypatch.setattr(kernels, name, getattr(kernels, name))
+    for name in kernels._KERNELS:  # as in a new process: the plain Python functions again
+        function = getattr(kernels, name)  # (the compiled ones are put back afterwards)
+        monkeypatch.setattr(kernels, name, getattr(function, "py_func", function))
 
 
 def test_a_numba_that_fails_to_import_warns_once_and_numpy_trains(monkeypatch):

@@ -574,6 +574,8 @@ def unavailable() -> str | None:
                 # of raising; without it numba checks every divisor, which keeps LLVM from
                 # vectorising the loops (Adam's update: 934 against 108 µs, benchmarks/kernels.py)
                 for name in _KERNELS:  # compiled lazily, on the first call of each dtype
+                    if hasattr(module[name], "py_func"):
+                        continue  # already numba's (a second try after a failed one)
                     inline: Literal["always", "never"] = "always" if name in _INLINED else "never"
                     module[name] = numba.njit(
                         cache=True, nogil=True, error_model="numpy", inline=inline
