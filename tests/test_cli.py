@@ -149,7 +149,7 @@ def test_train_predict_evaluate_on_csv(tmp_path, csv_files):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["validation"]["accuracy"] > 0.8
     compiled = kernels.unavailable() is None
-    assert metrics["training_path"] == ("numpy+numba-update" if compiled else "numpy")
+    assert metrics["training_path"] == ("numba-batch" if compiled else "numpy")
     predictions = glassnet(
         "predict", out / "model.safetensors", csv_files / "flowers.csv"
     ).stdout.splitlines()

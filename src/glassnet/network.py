@@ -34,6 +34,7 @@ from .model.plan import StepPlan, infer, l2_penalty
 from .model.probabilities import class_probabilities, warn_if_overflowed
 from .model.rules import default_weight_init, output_activation_for
 from .optim import optimizers
+from .training import loop as training_loop
 from .training.callbacks import Callback, EarlyStopping, History
 from .training.loop import train
 
@@ -100,14 +101,16 @@ class NeuralNetwork:
     dtype : {"float64", "float32"}, default="float64"
         Parameters, activations, gradients and optimizer state all use this dtype.
     backend : {"auto", "numpy", "numba"}, default="auto"
-        What trains with one sample per step (``batch_size=1``): ``"auto"`` the compiled kernel
-        (:mod:`glassnet.model.kernels`) where numba is installed and the configuration is
-        covered, NumPy otherwise (``verbose`` says which); ``"numpy"`` always NumPy;
-        ``"numba"`` the kernel or a ``ValueError`` saying why it cannot. Both give the same
-        parameters (to rounding). Mini-batches train with NumPy's matrix products; their
-        optimizer update is compiled into one pass under the same rule (bit-identical), except
-        with ``"numpy"``. :attr:`training_path` says which code ran. Not part of
-        :meth:`get_config`: a choice of the machine, not of the model.
+        What trains: ``"auto"`` the compiled kernels (:mod:`glassnet.model.kernels`) where
+        numba is installed and the configuration is covered, NumPy otherwise (``verbose`` says
+        which); ``"numpy"`` always NumPy; ``"numba"`` the kernels or a ``ValueError`` saying
+        why they cannot. One sample per step (``batch_size=1``) runs a whole epoch compiled;
+        so do mini-batches of small networks (parameters × batch size up to about 2 million),
+        with BLAS's products called from the compiled loop; bigger ones train with NumPy's
+        products and a compiled optimizer update (bit-identical to NumPy's). The compiled
+        epochs give NumPy's parameters to rounding (1e-12 relative in float64).
+        :attr:`training_path` says which code ran. Not part of :meth:`get_config`: a choice of
+        the machine, not of the model.
 
     Attributes
     ----------
@@ -118,10 +121,10 @@ class NeuralNetwork:
         Plain data (JSON-able) that :func:`glassnet.save` writes with the model.
     training_path : str or None
         Which code ran the last training step: ``"numba-sample"`` (the compiled per-sample
-        kernel), ``"numpy+numba-update"`` (NumPy's products, the optimizer's update and the
-        activations' element-wise passes compiled), ``"numpy+numba-activations"`` (an
-        optimizer without a compiled update: only the activations' passes compiled),
-        ``"numpy"``, or None before any.
+        epoch), ``"numba-batch"`` (the compiled mini-batch epoch), ``"numpy+numba-update"``
+        (NumPy's products, the optimizer's update and the activations' element-wise passes
+        compiled), ``"numpy+numba-activations"`` (an optimizer without a compiled update: only
+        the activations' passes compiled), ``"numpy"``, or None before any.
     """
 
     def __init__(
@@ -380,10 +383,10 @@ class NeuralNetwork:
         self._require_layers()
         return kernels.unavailable() or kernels.not_covered(self._layers, self.loss, self.optimizer)
 
-    def sample_epoch(self) -> kernels.SampleEpoch:
-        """The compiled per-sample training of this network as it is now (see
-        :meth:`compiled_training`), sharing its parameters and optimizer state."""
-        self.training_path = "numba-sample"
+    def sample_epoch(self, batch: int = 1) -> kernels.SampleEpoch:
+        """The compiled training of this network as it is now (see :meth:`compiled_training`),
+        ``batch`` samples per step, sharing its parameters and optimizer state."""
+        self.training_path = "numba-sample" if batch == 1 else "numba-batch"
         slots = self.optimizer.bind(self._param_list)
         return kernels.SampleEpoch(
             self._layers,
@@ -394,6 +397,7 @@ class NeuralNetwork:
             self._grads,
             self.l2,
             self.l2_scaling,
+            batch,
         )
 
     def compiled_update(self) -> str | None:
@@ -652,6 +656,8 @@ class NeuralNetwork:
             f"total parameters: {total:,}   loss: {self.loss.name}   optimizer: "
             f"{self.optimizer.name} (learning rate {rate:g})   dtype: {self.dtype}",
             f"per-sample training: {self._path_text()}",
+            f"mini-batches of up to {training_loop.BATCH_KERNEL_LIMIT:,} parameters × samples: "
+            f"{self._path_text()}",
             f"mini-batch optimizer update: {self._update_text()}",
         ]
         return "\n".join(text)

@@ -149,7 +149,7 @@ def _activate(code: int, alpha: Any, z: Any, out: Any, c: Any) -> None:
                 top = z[j]
         total = c[4]
         for j in range(n):
-            out[j] = np.exp(max(z[j] - top, c[2]))
+            out[j] = _exp_negative(max(z[j] - top, c[2]))  # of a value ≤ 0
         for j in range(n):
             total += out[j]
         for j in range(n):
@@ -190,6 +190,143 @@ def _backward(code: int, alpha: Any, grad: Any, z: Any, a: Any, out: Any, c: Any
             out[j] = (grad[j] - inner) * a[j]
 
 
+def _activate_rows(
+    code: int, alpha: Any, z: Any, out: Any, rows: int, width: int, stride: int, c: Any
+) -> None:
+    """:func:`_activate` on ``rows`` rows of ``width`` values: ``z``'s side by side, ``out``'s
+    every ``stride`` values. The branch on ``code`` comes first, and inside it ``code`` is a
+    constant, so that LLVM drops :func:`_activate`'s other branches and vectorises its loop
+    (ReLU on 50 values: 33 → 2.7 ns a row)."""
+    if code == 0:
+        for r in range(rows):
+            _activate(0, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 1:
+        for r in range(rows):
+            _activate(1, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 2:
+        for r in range(rows):
+            _activate(2, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 3:
+        for r in range(rows):
+            _activate(3, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 4:
+        for r in range(rows):
+            _activate(4, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 5:
+        for r in range(rows):
+            _activate(5, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    elif code == 6:
+        for r in range(rows):
+            _activate(6, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+    else:
+        for r in range(rows):
+            _activate(7, alpha, z[r * width : (r + 1) * width], out[r * stride :], c)
+
+
+def _backward_rows(
+    code: int,
+    alpha: Any,
+    grad: Any,
+    z: Any,
+    a: Any,
+    out: Any,
+    rows: int,
+    width: int,
+    stride: int,
+    c: Any,
+) -> None:
+    """:func:`_backward` on ``rows`` rows of ``width`` values (``a``'s every ``stride``
+    values, the others' side by side), the branch first as in :func:`_activate_rows`."""
+    if code == 0:
+        for r in range(rows):
+            _backward(
+                0,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 1:
+        for r in range(rows):
+            _backward(
+                1,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 2:
+        for r in range(rows):
+            _backward(
+                2,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 3:
+        for r in range(rows):
+            _backward(
+                3,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 4:
+        for r in range(rows):
+            _backward(
+                4,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 5:
+        for r in range(rows):
+            _backward(
+                5,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    elif code == 6:
+        for r in range(rows):
+            _backward(
+                6,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+    else:
+        for r in range(rows):
+            _backward(
+                7,
+                alpha,
+                grad[r * width : (r + 1) * width],
+                z[r * width : (r + 1) * width],
+                a[r * stride :],
+                out[r * width : (r + 1) * width],
+                c,
+            )
+
+
 def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any, c: Any) -> None:
     """``<Loss>.gradient`` of one sample (``gradient_from_logits`` of ``z`` for the fused losses),
     before the sample weight's scaling."""
@@ -204,8 +341,13 @@ def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any,
     elif code == 2:  # clip(a − y, −delta, delta)
         for j in range(n):
             out[j] = min(max(a[j] - target[j], -delta), delta)
-    else:  # softmax(z) − y, sigmoid(z) − y, exp(z) − y
-        _activate(_SOFTMAX if code == 3 else (3 if code == 4 else 6), c[4], z, out, c)
+    else:  # softmax(z) − y, sigmoid(z) − y, exp(z) − y (constant codes: see _activate_rows)
+        if code == 3:
+            _activate(_SOFTMAX, c[4], z, out, c)
+        elif code == 4:
+            _activate(3, c[4], z, out, c)
+        else:
+            _activate(6, c[4], z, out, c)
         for j in range(n):
             out[j] -= target[j]
 
@@ -548,12 +690,165 @@ def _sample_epoch(
     return penalty_sum
 
 
+def _batch_epoch(
+    x: Any,
+    targets: Any,
+    weights: Any,
+    outputs: Any,
+    start: int,
+    stop: int,
+    batch: int,
+    params: Any,
+    grads: Any,
+    sizes: Any,
+    offsets: Any,
+    units: Any,
+    a_starts: Any,
+    codes: Any,
+    alphas: Any,
+    c: Any,
+    loss_code: int,
+    fused: bool,
+    delta: Any,
+    rule: int,
+    hyper: Any,
+    floats: Any,
+    rates: Any,
+    t0: int,
+    slot_1: Any,
+    slot_2: Any,
+    scalar: Any,
+    l2: float,
+    l2_by_batch: bool,
+    z: Any,
+    a: Any,
+    dz: Any,
+    grad_a: Any,
+    loss_grad: Any,
+) -> float:
+    """Train on the batches of samples ``start … stop − 1`` (``start`` a multiple of ``batch``;
+    the last batch may be shorter): ``StepPlan.train_step`` then the optimizer's ``_update`` for
+    each, in the order of ``training.loop._run_steps``, without returning to Python in between.
+
+    The matrix products are BLAS's, called by numba's ``np.dot`` (through SciPy's BLAS), on
+    the same operands as the NumPy path's: ``[h, 1] @ [W; b]`` forward, ``[h, 1]^T @ dz`` for
+    the gradients, ``dz @ W^T`` for ``dL/dh``. The element-wise work runs row by row through the
+    per-sample kernel's functions. Arguments as :func:`_sample_epoch`'s, except the buffers,
+    which hold ``batch`` rows per layer: layer ``k``'s ``z`` and ``dL/dz`` from
+    ``batch·units[k]`` in ``z`` and ``dz``, its output from ``a_starts[k]`` in ``a``, each row
+    followed by a 1 (its next layer's bias rides on the product, as in ``StepPlan``).
+    """
+    n_layers = codes.shape[0]
+    top = n_layers - 1
+    n_out = sizes[n_layers]
+    has_weights = weights.shape[0] > 0
+    penalty_sum = 0.0
+    step = 0
+    for first in range(start, stop, batch):
+        m = min(batch, stop - first)
+        # ---- forward: z = [h, 1] @ [W; b], a = f(z) (StepPlan.forward_z)
+        h = x[first : first + m]
+        for k in range(n_layers):
+            n_in, width, off = sizes[k], sizes[k + 1], offsets[k]
+            packed = params[off : off + (n_in + 1) * width].reshape(n_in + 1, width)
+            zs = batch * units[k]
+            zk = z[zs : zs + m * width].reshape(m, width)
+            np.dot(h, packed, zk)
+            if k < top:
+                row = width + 1
+                ak = a[a_starts[k] : a_starts[k] + m * row]
+                _activate_rows(codes[k], alphas[k], z[zs:], ak, m, width, row, c)
+                h = ak.reshape(m, row)
+        # ---- the loss gradient with respect to the output layer's z, of the batch's mean
+        zs = batch * units[top]
+        total, row_scale = c[4], c[1]
+        if has_weights:  # _scale_rows: each row times w / Σ w, or 1/m
+            for r in range(m):
+                total += weights[first + r]
+        else:
+            scalar[0] = 1.0 / m
+            row_scale = scalar[0]
+        for r in range(m):
+            z_row = z[zs + r * n_out : zs + (r + 1) * n_out]
+            dz_row = dz[zs + r * n_out : zs + (r + 1) * n_out]
+            out_row = outputs[first + r]
+            if has_weights:
+                row_scale = weights[first + r] / total
+            if fused:
+                for j in range(n_out):
+                    out_row[j] = z_row[j]
+                _loss_gradient(loss_code, delta, out_row, z_row, targets[first + r], dz_row, c)
+                if has_weights or m != 1:
+                    for j in range(n_out):
+                        dz_row[j] *= row_scale
+            else:
+                _activate(codes[top], alphas[top], z_row, out_row, c)
+                _loss_gradient(loss_code, delta, out_row, z_row, targets[first + r], loss_grad, c)
+                if has_weights or m != 1:
+                    for j in range(n_out):
+                        loss_grad[j] *= row_scale
+                _backward(codes[top], alphas[top], loss_grad, z_row, out_row, dz_row, c)
+        # ---- backward (StepPlan.backward): dL/dW = [h, 1]^T dz, then dL/dh = dz W^T and the
+        # layer below's f'
+        for k in range(top, -1, -1):
+            n_in, width, off = sizes[k], sizes[k + 1], offsets[k]
+            zs = batch * units[k]
+            dzk = dz[zs : zs + m * width].reshape(m, width)
+            if k == 0:
+                h = x[first : first + m]
+            else:
+                h = a[a_starts[k - 1] : a_starts[k - 1] + m * (n_in + 1)].reshape(m, n_in + 1)
+            np.dot(h.T, dzk, grads[off : off + (n_in + 1) * width].reshape(n_in + 1, width))
+            if k > 0:
+                weights_t = params[off : off + n_in * width].reshape(n_in, width).T
+                g = grad_a[: m * n_in].reshape(m, n_in)
+                np.dot(dzk, weights_t, g)
+                below = batch * units[k - 1]
+                _backward_rows(
+                    codes[k - 1],
+                    alphas[k - 1],
+                    grad_a,
+                    z[below:],
+                    a[a_starts[k - 1] :],
+                    dz[below:],
+                    m,
+                    n_in,
+                    n_in + 1,
+                    c,
+                )
+        # ---- L2 (StepPlan.add_l2), of the parameters the step starts from
+        if l2 > 0.0:
+            size = float(total) if has_weights else float(m)
+            step_l2 = l2 / size if l2_by_batch else l2
+            squares = 0.0
+            for k in range(n_layers):
+                layer_squares = 0.0
+                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+                    layer_squares += params[p] * params[p]
+                squares += layer_squares
+            step_penalty = 0.5 * step_l2 * squares
+            if step_penalty != 0.0:
+                penalty_sum += step_penalty * size
+            scalar[0] = step_l2
+            for k in range(n_layers):
+                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+                    grads[p] += params[p] * scalar[0]
+        # ---- the optimizer's update over the flat vector
+        step += 1  # the step count after this step, as Adam._prepare reads it: t0 + step
+        _update(
+            rule, params, grads, slot_1, slot_2, hyper, floats, rates[step - 1], t0 + step, scalar
+        )
+    return penalty_sum
+
+
 # ---------------------------------------------------------------------------------- compilation
 _KERNELS = (
     "_exp_negative",
     "_sigmoid",
     "_activate",
     "_backward",
+    "_activate_rows",
+    "_backward_rows",
     "_loss_gradient",
     "_update",
     "_layer_forward",
@@ -561,6 +856,7 @@ _KERNELS = (
     "_layer_gradient",
     "_layer_input_gradient",
     "_sample_epoch",
+    "_batch_epoch",
     "_relu_forward",
     "_relu_backward",
     "_leaky_relu_backward",
@@ -572,6 +868,8 @@ _KERNELS = (
 _INLINED = frozenset(
     (
         "_exp_negative",
+        "_activate_rows",
+        "_backward_rows",
         "_sigmoid",
         "_activate",
         "_backward",
@@ -798,10 +1096,11 @@ class FlatStep:
 
 
 class SampleEpoch:
-    """The compiled per-sample training of one network, for samples ``start … stop − 1``.
+    """The compiled training of one network, for samples ``start … stop − 1``: one sample per
+    step (:func:`_sample_epoch`), or batches of ``batch`` samples (:func:`_batch_epoch`).
 
     Built for the network's layers, loss, L2 penalty and optimizer as they are (the network
-    builds one per epoch); call it like ``training.loop._run_steps`` with one sample per batch.
+    builds one per epoch); call it like ``training.loop._run_steps``.
 
     Parameters
     ----------
@@ -815,6 +1114,8 @@ class SampleEpoch:
         The network's flat vectors, updated in place.
     l2 : float
     l2_scaling : {"constant", "batch"}
+    batch : int, default=1
+        Samples per step.
     """
 
     def __init__(
@@ -827,6 +1128,7 @@ class SampleEpoch:
         gradients: np.ndarray,
         l2: float,
         l2_scaling: str,
+        batch: int = 1,
     ) -> None:
         dtype = parameters.dtype
         sizes = [layers[0].n_inputs, *(layer.n_outputs for layer in layers)]
@@ -848,15 +1150,29 @@ class SampleEpoch:
         self.slot_1 = slots.get("velocity", slots.get("m", empty))
         self.slot_2 = slots.get("v", empty)
         self.l2, self.l2_by_batch = float(l2), l2_scaling == "batch"
-        self.buffers = tuple(np.zeros(width, dtype) for _ in range(3))
-        self.grad_a = np.zeros(max(sizes), dtype)
+        self.batch = batch
+        if batch == 1:
+            self.buffers = tuple(np.zeros(width, dtype) for _ in range(3))
+        else:  # batch rows per layer; each hidden layer's output rows end in a 1
+            rows = [n + 1 for n in sizes[1:-1]]
+            self.a_starts = batch * np.cumsum([0, *rows[:-1]]).astype(np.int64)
+            z, dz = np.zeros(batch * width, dtype), np.zeros(batch * width, dtype)
+            self.buffers = (z, np.ones(batch * sum(rows), dtype), dz)
+        self.grad_a = np.zeros(batch * max(sizes), dtype)
         self.loss_grad = np.zeros(sizes[-1], dtype)
         self.scalar = np.zeros(1, dtype)
         self.no_weights = empty
 
     @staticmethod
-    def _run(*arguments: Any) -> float:
-        return float(_sample_epoch(*arguments))
+    def _run(batch: int, *arguments: Any) -> float:
+        if batch == 1:
+            return float(_sample_epoch(*arguments))
+        x, targets, weights, outputs, start, stop, parameters, gradients, *rest = arguments
+        return float(
+            _batch_epoch(
+                x, targets, weights, outputs, start, stop, batch, parameters, gradients, *rest
+            )
+        )
 
     def __call__(
         self,
@@ -867,23 +1183,29 @@ class SampleEpoch:
         start: int,
         stop: int,
     ) -> float | None:
-        """Train on samples ``start … stop − 1`` of ``x`` (with its column of ones); write their
-        outputs into ``outputs``; return the sum of the steps' L2 penalties (weighted).
+        """Train on samples ``start … stop − 1`` of ``x`` (with its column of ones), ``start`` a
+        multiple of the batch; write their outputs into ``outputs``; return the sum of the
+        steps' L2 penalties (each times its batch's size or weight).
 
         Returns None, having changed nothing, when numba fails to compile the kernel (warned
         once; :func:`unavailable` says why from then on): train with NumPy instead.
         """
         optimizer = self.optimizer
         t0 = optimizer.iterations
+        n_steps = -(-(stop - start) // self.batch)
         rate = optimizer.learning_rate
         if rate.__class__ is float:
-            rates = np.full(stop - start, rate)
+            rates = np.full(n_steps, rate)
         else:  # a schedule of the step count, as Optimizer.current_learning_rate reads it
-            rates = np.array([float(rate(t)) for t in range(t0, t0 + stop - start)])
+            rates = np.array([float(rate(t)) for t in range(t0, t0 + n_steps)])
         rule, hyper, floats = _optimizer_rule(optimizer, self.parameters.dtype)
         z, a, dz = self.buffers
+        layout: tuple[np.ndarray, ...] = (self.sizes, self.offsets, self.units)
+        if self.batch != 1:
+            layout = (*layout, self.a_starts)
         try:
             penalty = self._run(
+                self.batch,
                 x,
                 targets,
                 self.no_weights if weights is None else weights,
@@ -892,9 +1214,7 @@ class SampleEpoch:
                 stop,
                 self.parameters,
                 self.gradients,
-                self.sizes,
-                self.offsets,
-                self.units,
+                *layout,
                 self.codes,
                 self.alphas,
                 self.constants,
@@ -923,5 +1243,5 @@ class SampleEpoch:
                 raise
             _failed(error)
             return None
-        optimizer.iterations = t0 + stop - start
+        optimizer.iterations = t0 + n_steps
         return float(penalty)

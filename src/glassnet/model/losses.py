@@ -250,10 +250,16 @@ class CrossEntropy(Loss):
     for_classification = True
 
     def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(np.maximum(shifted, exp_floor(shifted.dtype))).sum(axis=1))
+        if logits.shape[1] == 2:  # two classes: element-wise operations beat row reductions
+            shifted = logits - np.maximum(logits[:, :1], logits[:, 1:])
+            exps = np.exp(np.maximum(shifted, exp_floor(shifted.dtype)))
+            norm, target_sum = exps[:, 0] + exps[:, 1], target[:, 0] + target[:, 1]
+        else:
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            norm = np.exp(np.maximum(shifted, exp_floor(shifted.dtype))).sum(axis=1)
+            target_sum = target.sum(axis=1)
         # −Σ y·(shifted − log_norm), written so no 0·(−inf) can appear
-        return log_norm * target.sum(axis=1) - np.einsum("ij,ij->i", target, shifted)
+        return np.log(norm) * target_sum - np.einsum("ij,ij->i", target, shifted)
 
     def value_and_gradient_from_logits(
         self,

@@ -39,8 +39,12 @@ __all__ = ["train"]
 #: bigger sets are gathered batch by batch into a reused buffer (less memory, same batches)
 _EPOCH_COPY_LIMIT = 32 * 2**20
 
-#: samples per call of the compiled per-sample kernel (between two calls Ctrl-C can stop)
+#: samples per call of the compiled kernel (between two calls Ctrl-C can stop)
 _COMPILED_CHUNK = 4096
+#: mini-batches train in the compiled epoch kernel (kernels._batch_epoch) when the network's
+#: parameters times the batch size are at most this: where NumPy's per-call overhead, not the
+#: products, takes most of a step (see benchmarks/README.md, case B)
+BATCH_KERNEL_LIMIT = 2**21
 
 #: a loss more than this many times the run's best marks a diverging run (see train's Raises)
 HEALTHY_GROWTH = 1000.0
@@ -299,14 +303,17 @@ class _Trainer:
         path runs it (mini-batches run one when the optimizer's update is compiled)."""
         x, targets = self.data.x, self.data.targets
         reason = network.compiled_training()
-        if self.batch != 1:
+        if self.batch != 1 and (
+            reason is not None or network.parameters.size * self.batch > BATCH_KERNEL_LIMIT
+        ):
             update = network.compiled_update()
             if update is not None and network.backend == "numba":
                 raise ValueError(
                     f"backend='numba' cannot train this run: {update} (batches of "
                     f"{self.batch} samples); backend='auto' trains it with NumPy"
                 )
-            reason = f"batches of {self.batch} samples (the compiled kernel is per-sample)"
+            reason = reason or "a big network or batch"
+            reason = f"batches of {self.batch} samples ({reason})"
             return reason if update is None else f"{reason}; {update}"
         if reason is None:
             if x.__class__ is not np.ndarray:
@@ -324,7 +331,8 @@ class _Trainer:
         """The code this run trains with, for ``verbose``."""
         reason = self.compiled_reason
         if reason is None:
-            return "numba (compiled per-sample kernel)"
+            kind = "per-sample" if self.batch == 1 else f"mini-batch ({self.batch} samples)"
+            return f"numba (compiled {kind} kernel)"
         if self.batch != 1 and self.network.compiled_update() is None:
             return (
                 f"NumPy's matrix products and numba's compiled optimizer update and activation "
@@ -478,16 +486,19 @@ class _Trainer:
         first: int,
         interrupt: Interrupt,
     ) -> tuple[int, float]:
-        """The per-sample steps of :meth:`_train_batches` in compiled code, in chunks of
-        :data:`_COMPILED_CHUNK` samples so that Ctrl-C stops between them."""
-        run = self.network.sample_epoch()
-        penalty, done = 0.0, first
+        """The steps of :meth:`_train_batches` in compiled code, from batch ``first`` on, in
+        chunks of about :data:`_COMPILED_CHUNK` samples so that Ctrl-C stops between them."""
+        batch = self.batch
+        run = self.network.sample_epoch(batch)
+        penalty, done = 0.0, first * batch
+        chunk = max(1, _COMPILED_CHUNK // batch) * batch
         while done < self.n_samples:
-            stop = min(done + _COMPILED_CHUNK, self.n_samples)
+            stop = min(done + chunk, self.n_samples)
             chunk_penalty = run(x_epoch, targets, weights, self.outputs, done, stop)
             if chunk_penalty is None:  # numba failed to compile (warned): NumPy from here on
                 self.compiled_reason = "the compiled kernel failed to compile"
-                done, rest = self._train_batches(x_epoch, targets, weights, None, done, interrupt)
+                number = done // batch
+                done, rest = self._train_batches(x_epoch, targets, weights, None, number, interrupt)
                 return done, penalty + rest
             penalty += chunk_penalty
             done = stop
