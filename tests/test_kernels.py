@@ -655,3 +655,48 @@ def test_wide_layers_agree_where_the_sums_run_in_vector_lanes(
     path = "numba-sample" if batch_size == 1 else "numba-batch"
     assert (compiled.training_path, reference.training_path) == (path, "numpy")
     _assert_paths_agree(compiled, reference, rtol, lambda: trained("numpy", "float64"))
+
+
+def test_mini_batches_without_scipy_or_too_big_keep_numpys_products(monkeypatch, capsys):
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+    monkeypatch.setattr(kernels, "batches_unavailable", lambda: "SciPy is not installed (test)")
+    network.train(x, y, epochs=1, batch_size=4, verbose=2)
+    assert network.training_path == "numpy+numba-update"
+    assert "(batches of 4 samples (SciPy is not installed (test)))" in capsys.readouterr().err
+    network.train(x, y, epochs=1, batch_size=1)  # the per-sample epoch needs no SciPy
+    assert network.training_path == "numba-sample"
+    monkeypatch.undo()
+    monkeypatch.setattr(loop, "_EPOCH_COPY_LIMIT", 0)  # no copy per epoch: no compiled epoch
+    network.train(x, y, epochs=1, batch_size=4)
+    assert network.training_path == "numpy+numba-update"
+    network.backend = "numba"  # still compiled code (the update): trains
+    network.train(x, y, epochs=1, batch_size=4)
+    with pytest.raises(ValueError, match="data too big to copy once per epoch"):
+        network.train(x, y, epochs=1, batch_size=1)
+
+
+def test_the_compiled_epoch_is_kept_until_what_it_was_made_from_changes():
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
+    network.train(x, y, epochs=1, batch_size=4)
+    run = network.sample_epoch(4)
+    assert network.sample_epoch(4) is run
+    assert network.sample_epoch(1) is not run
+    run = network.sample_epoch(4)
+    for change in (
+        lambda: network.optimizer.load_state_dict(network.optimizer.state_dict()),  # new m, v
+        lambda: setattr(network, "optimizer", gn.SGD(0.05)),
+        lambda: setattr(network, "l2", 0.01),
+        lambda: setattr(network.layers[0], "activation", gn.activations.get("tanh")),
+    ):
+        change()
+        remade = network.sample_epoch(4)
+        assert remade is not run, change
+        run = remade
+    # and training after each change follows NumPy's path
+    reference = network.copy()
+    reference.backend = "numpy"
+    network.train(x, y, epochs=2, batch_size=4)
+    reference.train(x, y, epochs=2, batch_size=4)
+    _assert_same(network, reference, 1e-12)

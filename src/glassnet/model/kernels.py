@@ -22,6 +22,7 @@ Layout of the arrays the kernel reads: the network's flat parameter vector holds
 from __future__ import annotations
 
 import functools
+import importlib.util
 import itertools
 import math
 import warnings
@@ -239,92 +240,42 @@ def _backward_rows(
     values, the others' side by side), the branch first as in :func:`_activate_rows`."""
     if code == 0:
         for r in range(rows):
-            _backward(
-                0,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(0, alpha, g, zr, ar, o, c)
     elif code == 1:
         for r in range(rows):
-            _backward(
-                1,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(1, alpha, g, zr, ar, o, c)
     elif code == 2:
         for r in range(rows):
-            _backward(
-                2,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(2, alpha, g, zr, ar, o, c)
     elif code == 3:
         for r in range(rows):
-            _backward(
-                3,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(3, alpha, g, zr, ar, o, c)
     elif code == 4:
         for r in range(rows):
-            _backward(
-                4,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(4, alpha, g, zr, ar, o, c)
     elif code == 5:
         for r in range(rows):
-            _backward(
-                5,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(5, alpha, g, zr, ar, o, c)
     elif code == 6:
         for r in range(rows):
-            _backward(
-                6,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(6, alpha, g, zr, ar, o, c)
     else:
         for r in range(rows):
-            _backward(
-                7,
-                alpha,
-                grad[r * width : (r + 1) * width],
-                z[r * width : (r + 1) * width],
-                a[r * stride :],
-                out[r * width : (r + 1) * width],
-                c,
-            )
+            g, zr, ar, o = _row(grad, z, a, out, r, width, stride)
+            _backward(7, alpha, g, zr, ar, o, c)
+
+
+def _row(grad: Any, z: Any, a: Any, out: Any, r: int, width: int, stride: int) -> tuple:
+    """Row ``r`` of each of :func:`_backward_rows`'s arrays."""
+    side_by_side = slice(r * width, (r + 1) * width)
+    return grad[side_by_side], z[side_by_side], a[r * stride :], out[side_by_side]
 
 
 def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any, c: Any) -> None:
@@ -744,21 +695,43 @@ def _batch_epoch(
     has_weights = weights.shape[0] > 0
     penalty_sum = 0.0
     step = 0
+    # each layer's arrays as 2-D views of the flat ones, made once: a reshape calls into
+    # numba's C helper, and a step would make about 30 (batch rows; a step takes its first m)
+    layers = range(n_layers)
+    n_ins, widths, blocks = sizes[:-1], sizes[1:], (sizes[:-1] + 1) * sizes[1:]
+    packed = [
+        params[offsets[k] : offsets[k] + blocks[k]].reshape(n_ins[k] + 1, widths[k]) for k in layers
+    ]
+    gradient = [
+        grads[offsets[k] : offsets[k] + blocks[k]].reshape(n_ins[k] + 1, widths[k]) for k in layers
+    ]
+    z_2d = [
+        z[batch * units[k] : batch * (units[k] + widths[k])].reshape(batch, widths[k])
+        for k in layers
+    ]
+    dz_2d = [
+        dz[batch * units[k] : batch * (units[k] + widths[k])].reshape(batch, widths[k])
+        for k in layers
+    ]
+    grad_2d = [grad_a[: batch * n_ins[k]].reshape(batch, n_ins[k]) for k in layers]
+    # hidden layers' outputs: each row followed by the 1 that the next layer's bias multiplies
+    a_2d = [
+        a[a_starts[k] : a_starts[k] + batch * (widths[k] + 1)].reshape(batch, widths[k] + 1)
+        for k in range(top)
+    ]
     for first in range(start, stop, batch):
         m = min(batch, stop - first)
         # ---- forward: z = [h, 1] @ [W; b], a = f(z) (StepPlan.forward_z)
         h = x[first : first + m]
         for k in range(n_layers):
-            n_in, width, off = sizes[k], sizes[k + 1], offsets[k]
-            packed = params[off : off + (n_in + 1) * width].reshape(n_in + 1, width)
-            zs = batch * units[k]
-            zk = z[zs : zs + m * width].reshape(m, width)
-            np.dot(h, packed, zk)
+            width = sizes[k + 1]
+            np.dot(h, packed[k], z_2d[k][:m])
             if k < top:
                 row = width + 1
-                ak = a[a_starts[k] : a_starts[k] + m * row]
-                _activate_rows(codes[k], alphas[k], z[zs:], ak, m, width, row, c)
-                h = ak.reshape(m, row)
+                _activate_rows(
+                    codes[k], alphas[k], z[batch * units[k] :], a[a_starts[k] :], m, width, row, c
+                )
+                h = a_2d[k][:m]
         # ---- the loss gradient with respect to the output layer's z, of the batch's mean
         zs = batch * units[top]
         total, row_scale = c[4], c[1]
@@ -791,18 +764,12 @@ def _batch_epoch(
         # ---- backward (StepPlan.backward): dL/dW = [h, 1]^T dz, then dL/dh = dz W^T and the
         # layer below's f'
         for k in range(top, -1, -1):
-            n_in, width, off = sizes[k], sizes[k + 1], offsets[k]
-            zs = batch * units[k]
-            dzk = dz[zs : zs + m * width].reshape(m, width)
-            if k == 0:
-                h = x[first : first + m]
-            else:
-                h = a[a_starts[k - 1] : a_starts[k - 1] + m * (n_in + 1)].reshape(m, n_in + 1)
-            np.dot(h.T, dzk, grads[off : off + (n_in + 1) * width].reshape(n_in + 1, width))
+            n_in = sizes[k]
+            dzk = dz_2d[k][:m]
+            h = x[first : first + m] if k == 0 else a_2d[k - 1][:m]
+            np.dot(h.T, dzk, gradient[k])
             if k > 0:
-                weights_t = params[off : off + n_in * width].reshape(n_in, width).T
-                g = grad_a[: m * n_in].reshape(m, n_in)
-                np.dot(dzk, weights_t, g)
+                np.dot(dzk, packed[k][:n_in].T, grad_2d[k][:m])
                 below = batch * units[k - 1]
                 _backward_rows(
                     codes[k - 1],
@@ -849,6 +816,7 @@ _KERNELS = (
     "_backward",
     "_activate_rows",
     "_backward_rows",
+    "_row",
     "_loss_gradient",
     "_update",
     "_layer_forward",
@@ -870,6 +838,7 @@ _INLINED = frozenset(
         "_exp_negative",
         "_activate_rows",
         "_backward_rows",
+        "_row",
         "_sigmoid",
         "_activate",
         "_backward",
@@ -938,6 +907,14 @@ def _warn_once(cause: str) -> None:
     if not _warned:
         _warned = True
         warnings.warn(f"{cause}; training uses NumPy", RuntimeWarning, stacklevel=4)
+
+
+def batches_unavailable() -> str | None:
+    """Why the compiled mini-batch epoch cannot run where the per-sample one can, or None:
+    numba's ``np.dot`` calls SciPy's BLAS, so it needs SciPy (``glassnet[fast]`` has it)."""
+    if importlib.util.find_spec("scipy") is None:
+        return "SciPy is not installed (numba's matrix products call its BLAS)"
+    return None
 
 
 def not_covered(layers: Sequence[Layer], loss: lo.Loss, optimizer: object) -> str | None:

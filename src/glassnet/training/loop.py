@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .._validation import check_bool, check_int
+from ..model import kernels
 from .callbacks import Callback, EarlyStopping, History, NonFiniteLossError
 from .checkpoint import CheckpointWriter, Position, ResumePoint, RunSettings, fingerprint
 from .full_batch import check as check_full_batch
@@ -298,28 +299,30 @@ class _Trainer:
         )
 
     def _compiled_reason(self, network: NeuralNetwork) -> str | None:
-        """Why this run does not train with the compiled per-sample kernel, or None when it
-        does; with ``backend="numba"``, a ``ValueError`` instead of a reason when no compiled
-        path runs it (mini-batches run one when the optimizer's update is compiled)."""
+        """Why this run does not train with a compiled epoch (one sample per step, or
+        mini-batches of a small network), or None when it does; with ``backend="numba"``, a
+        ``ValueError`` instead of a reason when no compiled code runs it (mini-batches still
+        run compiled code when the optimizer's update is compiled)."""
         x, targets = self.data.x, self.data.targets
         reason = network.compiled_training()
-        if self.batch != 1 and (
-            reason is not None or network.parameters.size * self.batch > BATCH_KERNEL_LIMIT
-        ):
+        if reason is None:
+            if x.__class__ is not np.ndarray:
+                reason = "a sparse x"
+            elif x.nbytes + targets.nbytes > _EPOCH_COPY_LIMIT:
+                reason = "data too big to copy once per epoch"
+            elif self.batch != 1:
+                reason = kernels.batches_unavailable()
+                if network.parameters.size * self.batch > BATCH_KERNEL_LIMIT:
+                    reason = "a big network or batch"
+        if self.batch != 1 and reason is not None:
             update = network.compiled_update()
             if update is not None and network.backend == "numba":
                 raise ValueError(
                     f"backend='numba' cannot train this run: {update} (batches of "
                     f"{self.batch} samples); backend='auto' trains it with NumPy"
                 )
-            reason = reason or "a big network or batch"
             reason = f"batches of {self.batch} samples ({reason})"
             return reason if update is None else f"{reason}; {update}"
-        if reason is None:
-            if x.__class__ is not np.ndarray:
-                reason = "a sparse x"
-            elif x.nbytes + targets.nbytes > _EPOCH_COPY_LIMIT:
-                reason = "data too big to copy once per epoch"
         if reason is not None and network.backend == "numba":
             raise ValueError(
                 f"backend='numba' cannot train this run: {reason}; backend='auto' trains it "
@@ -336,7 +339,7 @@ class _Trainer:
         if self.batch != 1 and self.network.compiled_update() is None:
             return (
                 f"NumPy's matrix products and numba's compiled optimizer update and activation "
-                f"passes (batches of {self.batch} samples)"
+                f"passes ({reason})"
             )
         return f"numpy ({reason})"
 
