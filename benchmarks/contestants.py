@@ -58,12 +58,12 @@ def train_glassnet(spec, x, y, seed, backend="auto"):
 
 def load_kernel(network, x, y, batch_size=1):
     """Load the compiled kernels (from numba's disk cache, or compiled on a machine's first run)
-    before the clock starts, as imports are: a throw-away copy trains two samples, one at a time
-    (the per-sample kernel) or as one batch (the update and the activations' kernels)."""
-    if batch_size == 1 and network.compiled_training() is None:
-        network.copy().train(x[:2], y[:2], epochs=1, batch_size=1, shuffle=False)
-    elif batch_size != 1 and network.compiled_update() is None:
-        network.copy().train(x[:2], y[:2], epochs=1, batch_size=2, shuffle=False)
+    before the clock starts, as imports are: a throw-away copy trains one step of the timed
+    run's batch size, so that it takes the same path (the compiled per-sample or mini-batch
+    epoch, or NumPy's products with the compiled update and activations' passes) and loads
+    nothing the timed run does not."""
+    if network.compiled_training() is None or network.compiled_update() is None:
+        network.copy().train(x[:batch_size], y[:batch_size], epochs=1, batch_size=batch_size)
 
 
 def compile_times():

@@ -90,6 +90,13 @@ def run_study(
     }
 
 
+def _cpu_time(minutes: float) -> str:
+    """``"40 CPU-seconds"``, ``"1 CPU-minute"``, ``"9 CPU-minutes"``."""
+    if minutes < 1:
+        return f"{minutes * 60:.0f} CPU-seconds"
+    return f"{minutes:.0f} CPU-minute{'' if round(minutes) == 1 else 's'}"
+
+
 def digest(study: dict[str, Any]) -> dict[str, Any]:
     """The numbers the report and the demo quote."""
     runs = study["runs"]
@@ -290,7 +297,7 @@ def _summary_table(study: dict[str, Any], d: dict[str, Any]) -> str:
     monitored = (
         "\nThe seed configuration's times include its monitor, which looks at every layer on the "
         "whole\ntraining set after every epoch (see *Inside the runs*), and were measured with "
-        "the runs going\ntwo at a time beside other work.\n"
+        "the runs going\ntwo at a time (`--jobs 2`: each run on one core).\n"
         if _monitored(study)
         else ""
     )
@@ -366,5 +373,5 @@ def _every_run(study: dict[str, Any], d: dict[str, Any]) -> str:
 | --- | --- | --- | --- | --- | --- | --- | --- |
 {rows}
 
-Rerun with `glassnet study --runs {d["runs"]} --jobs 2` (about {cpu_minutes:.0f} CPU-minutes).
+Rerun with `glassnet study --runs {d["runs"]} --jobs 2` (about {_cpu_time(cpu_minutes)}).
 """
