@@ -700,3 +700,21 @@ def test_the_compiled_epoch_is_kept_until_what_it_was_made_from_changes():
     network.train(x, y, epochs=2, batch_size=4)
     reference.train(x, y, epochs=2, batch_size=4)
     _assert_same(network, reference, 1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_a_network_of_one_layer_trains_compiled(batch_size):
+    # no hidden layer: the mini-batch epoch's list of hidden outputs is empty
+    x, y = _data("classification", "cross_entropy", n=30)
+
+    def build(backend: str) -> gn.NeuralNetwork:
+        network = gn.NeuralNetwork(
+            [gn.Layer(3, 2, "softmax")], loss="cross_entropy", optimizer="adam", random_state=0
+        )
+        network.backend = backend
+        network.train(x, y, epochs=3, batch_size=batch_size)
+        return network
+
+    compiled = build("numba")
+    assert compiled.training_path == ("numba-sample" if batch_size == 1 else "numba-batch")
+    _assert_same(compiled, build("numpy"), 1e-12)
