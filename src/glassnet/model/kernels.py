@@ -302,6 +302,57 @@ def _loss_gradient(code: int, delta: Any, a: Any, z: Any, target: Any, out: Any,
             out[j] -= target[j]
 
 
+def _output_gradient(
+    fused: bool,
+    loss_code: int,
+    code: int,
+    alpha: Any,
+    delta: Any,
+    z: Any,
+    out: Any,
+    target: Any,
+    scale: Any,
+    scaled: bool,
+    loss_grad: Any,
+    dz: Any,
+    c: Any,
+) -> None:
+    """One sample's output into ``out`` (its logits for the fused losses) and the loss gradient
+    with respect to the output layer's ``z`` into ``dz`` (``StepPlan.train_step``), times
+    ``scale`` where ``scaled`` (the sample's share of its batch, as ``_scale_rows`` gives it)."""
+    n = out.shape[0]
+    if fused:  # the gradient with respect to the logits is a − y (see losses)
+        for j in range(n):
+            out[j] = z[j]
+        _loss_gradient(loss_code, delta, out, z, target, dz, c)
+        if scaled:
+            for j in range(n):
+                dz[j] *= scale
+    else:
+        _activate(code, alpha, z, out, c)
+        _loss_gradient(loss_code, delta, out, z, target, loss_grad, c)
+        if scaled:
+            for j in range(n):
+                loss_grad[j] *= scale
+        _backward(code, alpha, loss_grad, z, out, dz, c)
+
+
+def _add_l2(params: Any, grads: Any, sizes: Any, offsets: Any, l2: float, scalar: Any) -> float:
+    """``StepPlan.add_l2``: add ``l2·W`` to the weights' gradients (not the biases'); return the
+    penalty ``½·l2·Σ‖W‖²`` of the parameters the step starts from."""
+    squares = 0.0
+    for k in range(offsets.shape[0]):
+        layer_squares = 0.0
+        for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+            layer_squares += params[p] * params[p]
+        squares += layer_squares
+    scalar[0] = l2
+    for k in range(offsets.shape[0]):
+        for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
+            grads[p] += params[p] * scalar[0]
+    return 0.5 * l2 * squares
+
+
 def _update(
     rule: int,
     params: Any,
@@ -578,22 +629,22 @@ def _sample_epoch(
         dz_top = dz[top_units : top_units + n_out]
         out_row = outputs[s]
         # ---- the loss gradient with respect to the output layer's z (StepPlan.train_step)
-        if fused:  # the gradient with respect to the logits is a − y (see losses)
-            for j in range(n_out):
-                out_row[j] = z_top[j]
-            _loss_gradient(loss_code, delta, out_row, z_top, targets[s], dz_top, c)
-            if has_weights:
-                scale = weights[s] / weights[s]
-                for j in range(n_out):
-                    dz_top[j] *= scale
-        else:
-            _activate(codes[top], alphas[top], z_top, out_row, c)
-            _loss_gradient(loss_code, delta, out_row, z_top, targets[s], loss_grad, c)
-            if has_weights:
-                scale = weights[s] / weights[s]
-                for j in range(n_out):
-                    loss_grad[j] *= scale
-            _backward(codes[top], alphas[top], loss_grad, z_top, out_row, dz_top, c)
+        scale = weights[s] / weights[s] if has_weights else c[1]  # as _scale_rows computes it
+        _output_gradient(
+            fused,
+            loss_code,
+            codes[top],
+            alphas[top],
+            delta,
+            z_top,
+            out_row,
+            targets[s],
+            scale,
+            has_weights,
+            loss_grad,
+            dz_top,
+            c,
+        )
         # ---- backward: dL/dh = dz W^T, then the layer below's f', then dL/dW = [h, 1]^T dz
         # (the input gradient first: it reads the weights a fused update then changes)
         fuse = fuse_sgd and s < stop - 1
@@ -616,22 +667,12 @@ def _sample_epoch(
                 _layer_gradient(h, dzk, grads, off, n_in, width)
         # ---- L2 (StepPlan.add_l2): the penalty of the parameters the step starts from
         if l2 > 0.0:
-            step_l2 = l2
-            if l2_by_batch:
-                step_l2 /= weights[s] if has_weights else 1.0
-            squares = 0.0
-            for k in range(n_layers):
-                layer_squares = 0.0
-                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
-                    layer_squares += params[p] * params[p]
-                squares += layer_squares
-            step_penalty = 0.5 * step_l2 * squares
+            size = float(weights[s]) if has_weights else 1.0
+            step_penalty = _add_l2(
+                params, grads, sizes, offsets, l2 / size if l2_by_batch else l2, scalar
+            )
             if step_penalty != 0.0:
-                penalty_sum += step_penalty * (weights[s] if has_weights else 1.0)
-            scalar[0] = step_l2
-            for k in range(n_layers):
-                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
-                    grads[p] += params[p] * scalar[0]
+                penalty_sum += step_penalty * size
         # ---- the optimizer's update over the flat vector (SGD._update, Adam._update, ...)
         if fuse:
             continue
@@ -741,25 +782,23 @@ def _batch_epoch(
             scalar[0] = 1.0 / m
             row_scale = scalar[0]
         for r in range(m):
-            z_row = z[zs + r * n_out : zs + (r + 1) * n_out]
-            dz_row = dz[zs + r * n_out : zs + (r + 1) * n_out]
-            out_row = outputs[first + r]
             if has_weights:
                 row_scale = weights[first + r] / total
-            if fused:
-                for j in range(n_out):
-                    out_row[j] = z_row[j]
-                _loss_gradient(loss_code, delta, out_row, z_row, targets[first + r], dz_row, c)
-                if has_weights or m != 1:
-                    for j in range(n_out):
-                        dz_row[j] *= row_scale
-            else:
-                _activate(codes[top], alphas[top], z_row, out_row, c)
-                _loss_gradient(loss_code, delta, out_row, z_row, targets[first + r], loss_grad, c)
-                if has_weights or m != 1:
-                    for j in range(n_out):
-                        loss_grad[j] *= row_scale
-                _backward(codes[top], alphas[top], loss_grad, z_row, out_row, dz_row, c)
+            _output_gradient(
+                fused,
+                loss_code,
+                codes[top],
+                alphas[top],
+                delta,
+                z[zs + r * n_out : zs + (r + 1) * n_out],
+                outputs[first + r],
+                targets[first + r],
+                row_scale,
+                has_weights or m != 1,
+                loss_grad,
+                dz[zs + r * n_out : zs + (r + 1) * n_out],
+                c,
+            )
         # ---- backward (StepPlan.backward): dL/dW = [h, 1]^T dz, then dL/dh = dz W^T and the
         # layer below's f'
         for k in range(top, -1, -1):
@@ -785,20 +824,11 @@ def _batch_epoch(
         # ---- L2 (StepPlan.add_l2), of the parameters the step starts from
         if l2 > 0.0:
             size = float(total) if has_weights else float(m)
-            step_l2 = l2 / size if l2_by_batch else l2
-            squares = 0.0
-            for k in range(n_layers):
-                layer_squares = 0.0
-                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
-                    layer_squares += params[p] * params[p]
-                squares += layer_squares
-            step_penalty = 0.5 * step_l2 * squares
+            step_penalty = _add_l2(
+                params, grads, sizes, offsets, l2 / size if l2_by_batch else l2, scalar
+            )
             if step_penalty != 0.0:
                 penalty_sum += step_penalty * size
-            scalar[0] = step_l2
-            for k in range(n_layers):
-                for p in range(offsets[k], offsets[k] + sizes[k] * sizes[k + 1]):
-                    grads[p] += params[p] * scalar[0]
         # ---- the optimizer's update over the flat vector
         step += 1  # the step count after this step, as Adam._prepare reads it: t0 + step
         _update(
@@ -817,6 +847,8 @@ _KERNELS = (
     "_backward_rows",
     "_row",
     "_loss_gradient",
+    "_output_gradient",
+    "_add_l2",
     "_update",
     "_layer_forward",
     "_layer_sgd",
@@ -842,6 +874,8 @@ _INLINED = frozenset(
         "_activate",
         "_backward",
         "_loss_gradient",
+        "_output_gradient",
+        "_add_l2",
         "_update",
         "_layer_forward",
         "_layer_sgd",
