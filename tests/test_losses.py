@@ -184,3 +184,33 @@ def test_poisson_refuses_negative_targets():
     x = np.zeros((3, 2))
     with pytest.raises(ValueError, match=r"y for 'poisson' must be non-negative .*got -1\.0"):
         net.train(x, np.array([1.0, -1.0, 0.0]), epochs=1)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_two_class_cross_entropy_per_sample(dtype):
+    # two columns take their own formula (between epochs, for speed): the same losses as
+    # −Σ_j y_j·log softmax(z)_j, soft targets included, for logits of any size
+    loss = losses.get("cross_entropy")
+    z = rng.normal(0.0, 4.0, (500, 2))
+    z[:3] = [[0.0, 0.0], [800.0, -800.0], [-30.0, 30.0]]
+    y = one_hot(rng.integers(0, 2, 500), 2)
+    y[:100] = rng.dirichlet([1.0, 1.0], 100)
+    lse = np.logaddexp(z[:, 0], z[:, 1])
+    expected = y[:, 0] * (lse - z[:, 0]) + y[:, 1] * (lse - z[:, 1])
+    with np.errstate(all="raise"):
+        per_sample = loss.per_sample_from_logits(z.astype(dtype), y.astype(dtype))
+    assert per_sample.dtype == dtype and per_sample.shape == (500,)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(per_sample, expected, rtol=rtol, atol=rtol)
+    # its mean is the loss that training minimises, and it depends on the logits' difference
+    # only: shifting both by 2²⁰ (exactly, for logits on a grid of 2⁻²⁰) costs no precision,
+    # where logsumexp(z) − y·z would lose about 1e-10
+    if dtype == np.float64:
+        assert per_sample.mean() == pytest.approx(loss.value_from_logits(z, y), rel=1e-12)
+        grid = np.round(z * 2.0**20) / 2.0**20
+        np.testing.assert_allclose(
+            loss.per_sample_from_logits(grid + 2.0**20, y),
+            loss.per_sample_from_logits(grid, y),
+            rtol=1e-14,
+            atol=1e-14,
+        )

@@ -238,6 +238,30 @@ class Huber(Loss):
         return {"name": self.name, "delta": self.delta}
 
 
+def _two_class_cross_entropy(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``CrossEntropy.per_sample_from_logits`` of two classes, in half the time of the general
+    formula's row reductions (an epoch's losses are computed between epochs). With
+    ``d = z_1 − z_0``: ``logsumexp(z) = max(z) + log(1 + e^−|d|)``, ``max(z) − z_0 = max(d, 0)``
+    and ``max(z) − z_1 = max(−d, 0)``, so the loss ``Σ_j y_j·(logsumexp(z) − z_j)`` is
+    ``(y_0 + y_1)·log(1 + e^−|d|) + y_0·max(d, 0) + y_1·max(−d, 0)``, every term ≥ 0 and free
+    of the cancellation that ``logsumexp(z) − y·z`` suffers for large logits."""
+    d = logits[:, 1] - logits[:, 0]
+    loss = np.abs(d)
+    np.negative(loss, out=loss)
+    np.maximum(loss, exp_floor(loss.dtype), out=loss)
+    np.exp(loss, out=loss)
+    np.log1p(loss, out=loss)
+    loss *= target[:, 0] + target[:, 1]
+    ahead = np.maximum(d, 0, out=np.empty_like(d))
+    ahead *= target[:, 0]
+    loss += ahead
+    np.negative(d, out=d)
+    np.maximum(d, 0, out=d)
+    d *= target[:, 1]
+    loss += d
+    return loss
+
+
 class CrossEntropy(Loss):
     """Categorical cross-entropy of a softmax output, from its logits.
 
@@ -250,14 +274,11 @@ class CrossEntropy(Loss):
     for_classification = True
 
     def per_sample_from_logits(self, logits: np.ndarray, target: np.ndarray) -> np.ndarray:
-        if logits.shape[1] == 2:  # two classes: element-wise operations beat row reductions
-            shifted = logits - np.maximum(logits[:, :1], logits[:, 1:])
-            exps = np.exp(np.maximum(shifted, exp_floor(shifted.dtype)))
-            norm, target_sum = exps[:, 0] + exps[:, 1], target[:, 0] + target[:, 1]
-        else:
-            shifted = logits - logits.max(axis=1, keepdims=True)
-            norm = np.exp(np.maximum(shifted, exp_floor(shifted.dtype))).sum(axis=1)
-            target_sum = target.sum(axis=1)
+        if logits.shape[1] == 2:
+            return _two_class_cross_entropy(logits, target)
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        norm = np.exp(np.maximum(shifted, exp_floor(shifted.dtype))).sum(axis=1)
+        target_sum = target.sum(axis=1)
         # −Σ y·(shifted − log_norm), written so no 0·(−inf) can appear
         return np.log(norm) * target_sum - np.einsum("ij,ij->i", target, shifted)
 

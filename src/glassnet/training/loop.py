@@ -436,10 +436,10 @@ class _Trainer:
         order, first_batch, total = self._epoch_order(epoch, first_epoch)
         targets, weights = self.data.targets, self.data.sample_weight
         x_epoch: np.ndarray | None = self.x_source
-        if order is not None:
-            x_epoch = self.x_source[order] if self.copy_per_epoch else None
-            targets = targets[order]
-            weights = None if weights is None else weights[order]
+        if order is not None:  # np.take: a tenth of the time of x[order] for narrow rows
+            x_epoch = np.take(self.x_source, order, axis=0) if self.copy_per_epoch else None
+            targets = np.take(targets, order, axis=0)
+            weights = None if weights is None else np.take(weights, order)
         with np.errstate(over="ignore", invalid="ignore"):
             done, penalty = self._train_batches(
                 x_epoch, targets, weights, order, first_batch, interrupt
