@@ -126,11 +126,16 @@ def _assert_paths_agree(compiled, reference, rtol: float, float64_reference) -> 
     try:
         _assert_same(compiled, reference, rtol)
     except AssertionError:
-        # a few runs (two stacked exp layers; Adam on 25- and 50-unit layers) amplify float32's
-        # rounding so much that the NumPy path itself ends far from float64's parameters:
-        # there, the paths must agree as closely as float32 follows float64 at all
-        own = _gap(reference.parameters, float64_reference().parameters)
-        assert _gap(compiled.parameters, reference.parameters) <= max(rtol, 2 * own)
+        # a few runs (two stacked exp layers; MAE's sign; Adam on 25- and 50-unit layers)
+        # amplify float32's rounding so much that the NumPy path itself ends far from float64's
+        # parameters: there, the compiled path must follow float64 (the exact answer both
+        # approximate) about as closely as NumPy's float32 does. Not "as close to NumPy's
+        # float32": the two can round in opposite directions (exp hidden layers, MAE, momentum,
+        # one sample a step, on a Zen 3 without AVX-512: each 8e-6 to 9e-6 from float64, so
+        # 1.7e-5 from each other)
+        exact = float64_reference().parameters
+        own = _gap(reference.parameters, exact)
+        assert _gap(compiled.parameters, exact) <= max(rtol, 2 * own)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
