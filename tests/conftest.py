@@ -1,10 +1,16 @@
 import os
+import tempfile
 
 # One BLAS thread: results then do not depend on how a matrix product was split across threads.
 for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 # lets scikit-learn run (rather than skip) its array-API check with the NumPy namespace
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+# numba's cache of the compiled kernels goes to a temporary folder (kept between runs, so only
+# the first run compiles), not into the package's __pycache__: tests write only under temp
+os.environ.setdefault(
+    "NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"glassnet-tests-numba-{os.getuid()}")
+)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

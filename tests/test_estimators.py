@@ -837,7 +837,10 @@ def test_verbose_prints_scikit_learn_s_lines(capsys, moons):
         warnings.simplefilter("ignore", ConvergenceWarning)
         estimator.fit(x, y)
     out, err = capsys.readouterr()
-    assert out.splitlines()[:2] == [
+    # glassnet's one line first (which code trains), then scikit-learn's lines as it words them
+    path = estimator.network_.training_path
+    assert out.splitlines()[:3] == [
+        f"Training path: {path} (backend='auto')",
         f"Iteration 1, loss = {estimator.loss_curve_[0]:.8f}",
         f"Validation score: {estimator.validation_scores_[0]:f}",
     ]

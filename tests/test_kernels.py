@@ -373,9 +373,13 @@ def test_ctrl_c_stops_between_chunks_and_resumes_in_the_epoch(
 
     monkeypatch.setattr(loop.Interrupt, "__enter__", pressed_at_once)
     network = build()
+    start = network.parameters.copy()
     with pytest.warns(RuntimeWarning, match=where):
         network.train(x, y, epochs=2, batch_size=batch_size, checkpoint=tmp_path / "run.ckpt")
     assert network.history.epochs == 0
+    # the steps of the one chunk run are kept (5 samples), as on NumPy's path
+    assert network.optimizer.iterations == 5 // batch_size
+    assert not np.array_equal(network.parameters, start)
     monkeypatch.setattr(loop.Interrupt, "__enter__", original)
     resumed = gn.resume(tmp_path / "run.ckpt", x, y)
     np.testing.assert_array_equal(resumed.parameters, reference.parameters)
@@ -407,6 +411,23 @@ def test_estimators_pass_their_backend():
         fitted[backend] = model.network_.parameters
     assert "backend" in model.get_params()
     _close(fitted["auto"], fitted["numpy"], 1e-12)
+
+
+def test_estimators_verbose_says_once_which_code_trains(capsys):
+    from glassnet.estimators import NeuralNetworkClassifier
+
+    x, y = _data("classification", "mse", n=40)
+    for backend, path in (("auto", "numba-sample"), ("numpy", "numpy")):
+        model = NeuralNetworkClassifier(
+            (5,), solver="sgd", batch_size=1, max_iter=3, random_state=0, backend=backend,
+            verbose=True,
+        )
+        with pytest.warns(Warning):  # not converged in 3 iterations
+            model.fit(x, y)
+        lines = capsys.readouterr().out.splitlines()
+        assert lines[0] == f"Training path: {path} (backend={backend!r})"
+        assert sum(line.startswith("Training path") for line in lines) == 1
+        assert lines[1].startswith("Iteration 1, loss = ")
 
 
 @pytest.mark.parametrize("batch_size", [1, 5])
@@ -669,6 +690,9 @@ def test_mini_batches_without_scipy_or_too_big_keep_numpys_products(monkeypatch,
     network.train(x, y, epochs=1, batch_size=4, verbose=2)
     assert network.training_path == "numpy+numba-update"
     assert "(batches of 4 samples (SciPy is not installed (test)))" in capsys.readouterr().err
+    summary = network.summary()  # says so too, beside the per-sample kernel that still runs
+    assert "parameters × samples: numpy (SciPy is not installed (test)" in summary
+    assert "per-sample training: numba (compiled kernel" in summary
     network.train(x, y, epochs=1, batch_size=1)  # the per-sample epoch needs no SciPy
     assert network.training_path == "numba-sample"
     monkeypatch.undo()
@@ -723,3 +747,140 @@ def test_a_network_of_one_layer_trains_compiled(batch_size):
     compiled = build("numba")
     assert compiled.training_path == ("numba-sample" if batch_size == 1 else "numba-batch")
     _assert_same(compiled, build("numpy"), 1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, "big"])
+def test_settings_changed_after_construction_are_followed_as_numpy_follows_them(
+    monkeypatch, batch_size
+):
+    # a learning rate set later as an int or a NumPy scalar, a momentum or Nesterov switched on
+    # later (SGD's velocity is made at construction: both paths keep plain SGD without one)
+    if batch_size == "big":
+        monkeypatch.setattr(loop, "BATCH_KERNEL_LIMIT", 0)  # NumPy's products, compiled update
+        batch_size = 4
+    x, y = _data("regression", "mse")
+    changes = [
+        (gn.SGD(0.01), {"learning_rate": np.float64(0.03), "momentum": 0.9}),
+        (gn.SGD(0.01), {"learning_rate": np.float32(0.02), "nesterov": True}),
+        (gn.SGD(0.01, momentum=0.5), {"learning_rate": 0.02, "nesterov": True, "momentum": 0}),
+        (gn.Adam(0.01), {"learning_rate": 1}),
+    ]
+    for optimizer, settings in changes:
+        networks = []
+        for backend in ("numba", "numpy"):
+            network = gn.NeuralNetwork.from_sizes(
+                [3, 6, 2],
+                activation="tanh",
+                optimizer=gn.optimizers.get(optimizer.get_config()),
+                random_state=0,
+                backend=backend,
+            )
+            for name, value in settings.items():
+                setattr(network.optimizer, name, value)
+            network.train(x, y, epochs=3, batch_size=batch_size)
+            networks.append(network)
+        compiled, reference = networks
+        assert "numba" in compiled.training_path
+        _assert_same(compiled, reference, 1e-12)
+
+
+def test_numba_installed_without_a_dependency_warns_naming_it(monkeypatch):
+    # numba itself is there, but a module it imports is not: a broken installation, said once
+    import builtins
+
+    real_import = builtins.__import__
+
+    def missing_dependency(name, *args, **kwargs):
+        if name == "numba":
+            raise ModuleNotFoundError("No module named 'llvmlite'", name="llvmlite")
+        return real_import(name, *args, **kwargs)
+
+    _fresh_status(monkeypatch)
+    monkeypatch.setattr(builtins, "__import__", missing_dependency)
+    with pytest.warns(RuntimeWarning, match="numba failed to import: ModuleNotFoundError: .*llvm"):
+        assert "llvmlite" in kernels.unavailable()
+
+
+def test_numba_not_installed_is_said_without_a_warning(monkeypatch, recwarn):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def not_installed(name, *args, **kwargs):
+        if name == "numba":
+            raise ModuleNotFoundError("No module named 'numba'", name="numba")
+        return real_import(name, *args, **kwargs)
+
+    _fresh_status(monkeypatch)
+    monkeypatch.setattr(builtins, "__import__", not_installed)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
+    network.train(x, y, epochs=1, batch_size=1)
+    assert network.training_path == "numpy"
+    assert "numba is not installed" in network.summary()
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_cache_that_cannot_be_written_when_compiling_warns_once_and_numpy_trains(
+    monkeypatch, numpy_products
+):
+    # the cache directory was usable when numba chose it and is not when a kernel is saved
+    # (made read-only or full since): numba raises the OSError from the kernel's first call
+    import errno
+
+    from numba.core import caching
+
+    def read_only(self, sig, data):
+        raise PermissionError(errno.EACCES, "Permission denied", "/cache/_update.nbi")
+
+    _fresh_status(monkeypatch)
+    monkeypatch.setattr(caching.Cache, "load_overload", lambda self, sig, context: None)
+    monkeypatch.setattr(caching.Cache, "save_overload", read_only)
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer="adam", random_state=0)
+    reference = network.copy()
+    reference.backend = "numpy"
+    cause = "numba cannot compile glassnet's kernel: PermissionError: .*Permission denied"
+    with pytest.warns(RuntimeWarning, match=cause) as seen:
+        network.train(x, y, epochs=2, batch_size=4)
+        network.train(x, y, epochs=1, batch_size=1)
+    assert len(seen) == 1
+    assert network.training_path == "numpy"
+    reference.train(x, y, epochs=2, batch_size=4)
+    reference.train(x, y, epochs=1, batch_size=1)
+    np.testing.assert_array_equal(network.parameters, reference.parameters)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_a_custom_activation_or_a_hidden_softmax_trains_with_numpy(monkeypatch, capsys, batch_size):
+    # a subclass of a covered activation may change its formula: never given the parent's kernel
+    class SteepTanh(gn.activations.Tanh):
+        name = "steep_tanh"
+
+        def forward(self, z, out=None):
+            return np.tanh(2.0 * z, out=out)
+
+        def derivative(self, a, out=None):
+            return np.multiply(2.0, 1.0 - a * a, out=out)
+
+    calls = _spy(monkeypatch)
+    x, y = _data("classification", "mse")
+    for hidden, reason in (
+        (SteepTanh(), "layer 0's activation 'steep_tanh' has no compiled kernel"),
+        (gn.activations.get("softmax"), "layer 0 is a hidden softmax layer"),
+    ):
+        networks = []
+        for backend in ("auto", "numpy"):
+            network = gn.NeuralNetwork(
+                [gn.Layer(3, 5, hidden), gn.Layer(5, 2, "sigmoid")], random_state=0
+            )
+            network.backend = backend
+            network.train(x, y, epochs=2, batch_size=batch_size, verbose=2)
+            networks.append(network)
+        assert reason in capsys.readouterr().err
+        assert reason in networks[0].summary()
+        assert calls == []  # no compiled epoch ran
+        np.testing.assert_array_equal(networks[0].parameters, networks[1].parameters)
+        with pytest.raises(ValueError, match=f"backend='numba' cannot train this run: {reason}"):
+            networks[0].backend = "numba"
+            networks[0].train(x, y, epochs=1, batch_size=1)

@@ -680,7 +680,7 @@ class NeuralNetwork:
             f"{self.optimizer.name} (learning rate {rate:g})   dtype: {self.dtype}",
             f"per-sample training: {self._path_text()}",
             f"mini-batches of up to {training_loop.BATCH_KERNEL_LIMIT:,} parameters × samples: "
-            f"{self._path_text()}",
+            f"{self._path_text(batches=True)}",
             f"mini-batch optimizer update: {self._update_text()}",
         ]
         return "\n".join(text)
@@ -689,8 +689,10 @@ class NeuralNetwork:
         reason = self.compiled_update()
         return "numba (compiled, one pass)" if reason is None else f"numpy ({reason})"
 
-    def _path_text(self) -> str:
+    def _path_text(self, batches: bool = False) -> str:
         reason = self.compiled_training() if self._layers else "no layers"
+        if reason is None and batches:  # the compiled mini-batch epoch also needs SciPy's BLAS
+            reason = kernels.batches_unavailable()
         if reason is None:
             return f"numba (compiled kernel; backend={self.backend!r})"
         return f"numpy ({reason}; backend={self.backend!r})"

@@ -125,6 +125,8 @@ class _EpochRules:
         self.incremental = incremental
         #: whether the last epoch reached max_iter without stopping (scikit-learn warns)
         self.reached_max_iter = False
+        #: whether verbose has said which code trains (NeuralNetwork.training_path)
+        self.said_path = False
 
     def _say(self, text: str) -> None:
         if self.params["verbose"]:
@@ -136,6 +138,9 @@ class _EpochRules:
         estimator.t_ += self.n_samples
         estimator.loss_ = float(logs["loss"])
         estimator.loss_curve_.append(estimator.loss_)
+        if not self.said_path:  # once per fit (or partial_fit) call
+            self.said_path = True
+            self._say(f"Training path: {network.training_path} (backend={network.backend!r})")
         self._say(f"Iteration {estimator.n_iter_}, loss = {estimator.loss_:.8f}")
         self._count_no_improvement(network)
         optimizer = network.optimizer

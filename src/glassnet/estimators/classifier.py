@@ -57,7 +57,9 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     random_state : int, RandomState, Generator or None, default=None
     tol : float, default=1e-4
     verbose : bool or int, default=False
-        Prints scikit-learn's lines (``Iteration 1, loss = ...``) to standard output.
+        Prints scikit-learn's lines (``Iteration 1, loss = ...``) to standard output, after
+        one line of glassnet's saying which code trains (``Training path: numba-batch
+        (backend='auto')``; see ``NeuralNetwork.training_path``).
     warm_start : bool, default=False
         Start from the previous ``fit``'s weights (with a fresh optimizer); the counters
         (``t_``, ``loss_curve_``, the best scores) go on, ``n_iter_`` starts over.

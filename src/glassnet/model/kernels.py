@@ -28,6 +28,7 @@ import functools
 import importlib.util
 import itertools
 import math
+import numbers
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -897,8 +898,12 @@ def unavailable() -> str | None:
     if _status is None:
         try:
             import numba
-        except ImportError as error:
-            _status = f"numba is not installed ({error}); pip install 'glassnet[fast]'"
+        except ModuleNotFoundError as error:
+            if error.name != "numba":  # numba is there, but something it needs is not
+                _status = f"numba failed to import: {type(error).__name__}: {error}"
+                _warn_once(_status)
+            else:  # not installed: the NumPy path is the expected one, no warning
+                _status = f"numba is not installed ({error}); pip install 'glassnet[fast]'"
         except Exception as error:  # a broken installation: say so, train with NumPy
             _status = f"numba failed to import: {type(error).__name__}: {error}"
             _warn_once(_status)
@@ -926,6 +931,14 @@ def unavailable() -> str | None:
                 )
                 _warn_once(_status)
     return _status or None
+
+
+def _compile_error(error: Exception) -> bool:
+    """Whether ``error``, raised by a kernel's first call for its argument types (numba compiles
+    and caches then, before the kernel runs), came from compiling or caching it rather than from
+    the arguments: numba's own errors, and an OSError from writing its cache (a cache directory
+    that became read-only or full after numba chose it)."""
+    return isinstance(error, OSError) or type(error).__module__.startswith("numba")
 
 
 def _failed(error: Exception) -> None:
@@ -1011,7 +1024,7 @@ def activation_passes(
             forward(z, a)
         backward(grad, saved, dz)
     except Exception as error:
-        if not type(error).__module__.startswith("numba"):
+        if not _compile_error(error):
             raise
         _failed(error)
         return None, None
@@ -1023,7 +1036,13 @@ def _optimizer_rule(optimizer: Any, dtype: np.dtype) -> tuple[int, np.ndarray, n
     arrays), and ``beta_1``, ``beta_2``, ``weight_decay`` as the Python floats that Adam's
     bias corrections and AdamW's shrink factor are computed from."""
     if optimizer.name == "sgd":
-        rule = _NESTEROV if optimizer.nesterov else _MOMENTUM if optimizer.momentum else _SGD
+        # momentum is on where the optimizer keeps a velocity, as in SGD._update: its slots are
+        # fixed at construction, so a momentum set on the object later is not followed (and the
+        # kernel never writes to a velocity that does not exist)
+        if not optimizer.slot_names:
+            rule = _SGD
+        else:
+            rule = _NESTEROV if optimizer.nesterov else _MOMENTUM
         return rule, np.array([optimizer.momentum], dtype), np.zeros(3)
     b1, b2 = optimizer.beta_1, optimizer.beta_2
     decay = getattr(optimizer, "weight_decay", 0.0)
@@ -1080,8 +1099,8 @@ class FlatStep:
             return self.fallback()
         step = optimizer.iterations + 1
         rate = optimizer.learning_rate
-        if rate.__class__ is not float:
-            rate = optimizer.current_learning_rate
+        if rate.__class__ is not float:  # a schedule, or an int or NumPy scalar set later
+            rate = float(optimizer.current_learning_rate)
         try:
             _update(
                 self.rule,
@@ -1096,7 +1115,7 @@ class FlatStep:
                 self.scalar,
             )
         except Exception as error:
-            if self.compiled or not type(error).__module__.startswith("numba"):
+            if self.compiled or not _compile_error(error):
                 raise
             _failed(error)  # compiling comes first: nothing has changed
             return self.fallback()
@@ -1204,8 +1223,8 @@ class SampleEpoch:
         t0 = optimizer.iterations
         n_steps = -(-(stop - start) // self.batch)
         rate = optimizer.learning_rate
-        if rate.__class__ is float:
-            rates = np.full(n_steps, rate)
+        if isinstance(rate, numbers.Real):  # (also an int or NumPy scalar set after construction)
+            rates = np.full(n_steps, float(rate))
         else:  # a schedule of the step count, as Optimizer.current_learning_rate reads it
             rates = np.array([float(rate(t)) for t in range(t0, t0 + n_steps)])
         rule, hyper, floats = _optimizer_rule(optimizer, self.parameters.dtype)
@@ -1249,7 +1268,7 @@ class SampleEpoch:
             )
         except Exception as error:
             # numba compiles on the first call for a dtype, before any sample is trained
-            if not type(error).__module__.startswith("numba"):
+            if not _compile_error(error):
                 raise
             _failed(error)
             return None

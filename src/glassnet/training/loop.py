@@ -117,7 +117,10 @@ def train(
 
     Ctrl-C stops training after the current step (saving a checkpoint when ``checkpoint`` is
     given) and returns the network trained so far, with a ``RuntimeWarning``; a second Ctrl-C
-    interrupts at once.
+    interrupts at once. The compiled epochs stop after the current call of their kernel (at most
+    4,096 samples), inside the epoch as NumPy's path does: the network keeps every step taken
+    (as in Keras and PyTorch), the history only the finished epochs, and the checkpoint resumes
+    at that step, bit for bit as an uninterrupted run on the same path.
 
     Returns
     -------
