@@ -884,3 +884,41 @@ def test_a_custom_activation_or_a_hidden_softmax_trains_with_numpy(monkeypatch, 
         with pytest.raises(ValueError, match=f"backend='numba' cannot train this run: {reason}"):
             networks[0].backend = "numba"
             networks[0].train(x, y, epochs=1, batch_size=1)
+
+
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_commands_make_the_kernels_ready_before_the_clock_without_touching_the_run(
+    capsys, batch_size
+):
+    """glassnet demo and train load (or, on a machine's first run, compile) the kernels on a
+    throw-away copy before timing the training: the network trains as if that never happened."""
+    from glassnet.cli import common
+
+    x, y = _data("classification", "mse")
+    network = gn.NeuralNetwork.from_sizes(
+        [3, 5, 2], "tanh", loss="cross_entropy", optimizer=gn.Adam(0.01), random_state=2
+    )
+    untouched = network.copy()
+    seconds = common.ready_compiled(network, x, y, batch_size)
+    assert isinstance(seconds, float) and seconds >= 0
+    assert "compiled kernels ready in" in capsys.readouterr().out
+    np.testing.assert_array_equal(network.parameters, untouched.parameters)
+    assert network.optimizer.iterations == 0 and len(network.history) == 0
+    network.train(x, y, epochs=2, batch_size=batch_size, shuffle=False)
+    untouched.train(x, y, epochs=2, batch_size=batch_size, shuffle=False)
+    np.testing.assert_array_equal(network.parameters, untouched.parameters)
+    # NumPy's path and a full-batch optimizer have nothing to make ready
+    network.backend = "numpy"
+    assert common.ready_compiled(network, x, y, batch_size) is None
+    network.backend, network.optimizer = "auto", gn.LBFGS()
+    assert common.ready_compiled(network, x, y, None) is None
+    assert capsys.readouterr().out == ""
+
+
+def test_ctrl_c_while_the_kernels_get_ready_stops_the_command(monkeypatch):
+    from glassnet.cli import common
+
+    monkeypatch.setattr(common, "train_quietly", lambda *args, **kwargs: True)  # interrupted
+    x, y = _data("classification", "mse")
+    with pytest.raises(KeyboardInterrupt):
+        common.ready_compiled(gn.experiments.seed_network(0), x[:, :2], y, 1)

@@ -16,6 +16,7 @@ from ..training.monitor import Monitor
 from .common import (
     EXIT_INTERRUPTED,
     note,
+    ready_compiled,
     say,
     seed_study_digest,
     train_quietly,
@@ -86,6 +87,7 @@ def run_demo(args: argparse.Namespace) -> int:
         frames = PAGE_SNAPSHOTS if args.page else _FRAMES
         monitor = Monitor(x_train, y_train, snapshot_epochs=snapshot_epochs(args.epochs, frames))
         monitor.snapshot(network, 0)
+        loading = ready_compiled(network, x_train, y_train, 1)
         started = time.perf_counter()
         interrupted = train_quietly(
             network,
@@ -112,7 +114,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 note(text)
         write_history(network.history, os.path.join(stage, "history.csv"))
         write_json(
-            _metrics(network, accuracy, final_loss, stalled, interrupted, seconds, seed),
+            _metrics(network, accuracy, final_loss, stalled, interrupted, (seconds, loading), seed),
             os.path.join(stage, "metrics.json"),
         )
     say(f"wrote {', '.join(names[:-1])} and {names[-1]} to {args.out}")
@@ -277,10 +279,12 @@ def _metrics(
     final_loss: float,
     stalled: bool,
     interrupted: bool,
-    seconds: float,
+    times: tuple[float, float | None],
     seed: int,
 ) -> dict[str, Any]:
-    """What ``metrics.json`` holds."""
+    """What ``metrics.json`` holds; ``times`` are the training's seconds and those that made
+    its compiled kernel ready (None on NumPy's path)."""
+    seconds, loading = times
     history = network.history
     steps = network.optimizer.iterations
     return {
@@ -295,6 +299,7 @@ def _metrics(
         "interrupted": interrupted,
         "training_seconds": seconds,
         "seconds_per_step": seconds / max(steps, 1),
+        "kernel_ready_seconds": loading,
         "backend": network.backend,
         "training_path": network.training_path,
         "seed": seed,

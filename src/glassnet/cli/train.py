@@ -32,6 +32,7 @@ from .common import (
     CommandError,
     note,
     pass_on_warnings,
+    ready_compiled,
     say,
     train_quietly,
     versions,
@@ -151,6 +152,9 @@ def run_train(args: argparse.Namespace) -> int:
         network = build_network(settings, info, run.x.shape[1])
     monitor = None
     with outputs.staging() as stage:
+        loading = None
+        if checkpoint is None:  # (a resumed run's network is read by the training call)
+            loading = ready_compiled(network, run.x, run.y, settings["batch_size"])
         started = time.perf_counter()
         try:
             if checkpoint is None:
@@ -179,6 +183,7 @@ def run_train(args: argparse.Namespace) -> int:
             "epochs": len(network.history),
             "interrupted": interrupted,
             "training_seconds": seconds,
+            "kernel_ready_seconds": loading,
             "backend": network.backend,
             "training_path": network.training_path,
             "seed": settings["seed"],
