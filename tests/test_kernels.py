@@ -511,6 +511,14 @@ def test_training_path_says_which_code_ran(monkeypatch):
     network = gn.NeuralNetwork.from_sizes([3, 4, 2], optimizer=Halved(0.01), random_state=0)
     network.train(x, y, epochs=1, batch_size=4)
     assert network.training_path == "numpy+numba-activations"
+    # L-BFGS minimises the full batch with NumPy: said so, and refused under backend="numba"
+    network.optimizer = gn.LBFGS()
+    network.train(x, y, epochs=2, batch_size=None)
+    assert network.training_path == "numpy"
+    network.backend, trained = "numba", network.parameters.copy()
+    with pytest.raises(ValueError, match="backend='numba' cannot train this run: lbfgs"):
+        network.train(x, y, epochs=2, batch_size=None)
+    np.testing.assert_array_equal(network.parameters, trained)
 
 
 @pytest.mark.usefixtures("numpy_products")

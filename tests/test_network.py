@@ -475,6 +475,25 @@ def test_non_finite_loss_stops_training_and_keeps_finite_weights():
     assert all(np.isfinite(loss) for loss in net.history.loss)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+def test_a_last_step_that_overflows_the_parameters_stops_training(backend):
+    """The loss of a step is measured before its update, so an epoch's last step can make a
+    parameter infinite while every loss stayed finite: that stops training too, and the
+    parameters go back to the epoch's start (it used to end 'ok' with -inf in them)."""
+    x, y = np.array([[300.0], [1e300]]), np.array([1.0, 2.0])
+    net = gn.NeuralNetwork(
+        loss="poisson", optimizer=gn.SGD(1.0), task="regression", backend=backend
+    )
+    net.add_layer(gn.Layer(1, 1, "exp"))
+    net.layers[0].weights[...] = 1.0
+    before = net.parameters.copy()
+    with pytest.raises(gn.NonFiniteLossError, match=r"a parameter became -inf at epoch 1, batch 1"):
+        with np.errstate(over="ignore", invalid="ignore"):
+            net.train(x, y, epochs=1, batch_size=2, shuffle=False)
+    np.testing.assert_array_equal(net.parameters, before)
+    assert len(net.history) == 0
+
+
 @pytest.mark.parametrize("batch_size", [1, 7, None])
 @pytest.mark.parametrize("shuffle", [True, False])
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])

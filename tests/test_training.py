@@ -92,6 +92,35 @@ def test_integer_sample_weights_equal_repeated_samples_in_full_batch(moons):
     assert a.history.loss == pytest.approx(b.history.loss, rel=1e-10)
 
 
+@pytest.mark.parametrize("backend", ["numpy", "auto"])
+@pytest.mark.parametrize("l2_scaling", ["constant", "batch"])
+@pytest.mark.parametrize("batch_size", [1, 2, 5])
+def test_a_sample_of_weight_zero_trains_as_if_it_were_not_there(backend, l2_scaling, batch_size):
+    """Zero weights are left out before batching: a batch of them only would be a weighted mean
+    of 0/0 (it stopped training with a NaN loss, or with ZeroDivisionError under
+    l2_scaling='batch'), and scikit-learn means by weight 0 a sample that is not there."""
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(13, 2)), rng.normal(size=13)
+    weights = rng.uniform(0.5, 2.0, 13)
+    weights[[0, 1, 2, 7, 12]] = 0.0  # the first batches of 1 and 2 have no weight at all
+    kept = weights > 0
+
+    def trained(x, y, weights):
+        network = gn.NeuralNetwork.from_sizes(
+            [2, 4, 1], "tanh", optimizer=gn.Adam(0.01), l2=0.01, l2_scaling=l2_scaling,
+            random_state=2, backend=backend,
+        )
+        network.train(x, y, epochs=3, batch_size=batch_size, sample_weight=weights)
+        return network
+
+    with_zeros = trained(x, y, weights)
+    without = trained(x[kept], y[kept], weights[kept])
+    assert np.isfinite(with_zeros.parameters).all()
+    np.testing.assert_array_equal(with_zeros.parameters, without.parameters)
+    assert with_zeros.history.loss == without.history.loss
+    assert with_zeros.optimizer.iterations == without.optimizer.iterations
+
+
 def test_gathering_per_batch_gives_the_same_batches(moons, monkeypatch):
     x, y = moons
     results = []

@@ -108,7 +108,9 @@ class NeuralNetwork:
         so do mini-batches of small networks (parameters × batch size up to about 2 million),
         with BLAS's products called from the compiled loop; bigger ones train with NumPy's
         products and a compiled optimizer update (bit-identical to NumPy's). The compiled
-        epochs give NumPy's parameters to rounding (1e-12 relative in float64).
+        epochs give NumPy's parameters to rounding (1e-12 relative in float64), as far as the
+        run does not amplify rounding: one that would move as far for a one-ulp change of its
+        own starting point moves as far between the paths.
         :attr:`training_path` says which code ran. Not part of :meth:`get_config`: a choice of
         the machine, not of the model.
 

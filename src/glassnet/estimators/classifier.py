@@ -97,7 +97,8 @@ class NeuralNetworkClassifier(ClassifierMixin, NeuralNetworkEstimator):
     backend : {"auto", "numpy", "numba"}, default="auto"
         glassnet's: what trains with ``batch_size=1`` (see :class:`glassnet.NeuralNetwork`):
         the compiled per-sample kernel where numba is installed and the configuration is
-        covered, else NumPy; the same parameters either way (to rounding).
+        covered, else NumPy; the same parameters either way (to rounding). ``"numba"`` refuses
+        what no compiled code trains (``solver="lbfgs"``, for one).
 
     Attributes
     ----------

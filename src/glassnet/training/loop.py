@@ -32,7 +32,7 @@ from .scores import validation_logs
 
 if TYPE_CHECKING:
     from ..model.plan import StepPlan
-    from ..network import NeuralNetwork
+    from ..network import NeuralNetwork, PreparedData
 
 __all__ = ["train"]
 
@@ -92,7 +92,8 @@ def train(
     verbose : int, default=0
         0 silent, 1 a progress bar, 2 a line per epoch (on stderr).
     sample_weight : array-like of shape (n_samples,), optional
-        Each batch's loss is the weighted mean of its samples' losses.
+        Each batch's loss is the weighted mean of its samples' losses. Samples of weight 0 are
+        left out before batching, as if they were not there.
     early_stopping : EarlyStopping, optional
     callbacks : sequence of callables ``callback(network, epoch, logs)``
         Called after every epoch (``epoch`` counts from 0 over the network's whole history);
@@ -193,6 +194,17 @@ def _check_callbacks(callbacks: Sequence[Callback], early: EarlyStopping | None)
     return checked
 
 
+def _without_weightless(data: PreparedData) -> PreparedData:
+    """The samples of non-zero weight: one of weight 0 is left out, as if it were not there
+    (scikit-learn's meaning of a zero weight), so that no batch has weights summing to 0,
+    whose weighted mean would be 0/0."""
+    weights = data.sample_weight
+    if weights is None or weights.all():
+        return data
+    keep = np.flatnonzero(weights)
+    return data._replace(x=data.x[keep], targets=data.targets[keep], sample_weight=weights[keep])
+
+
 def _run_steps(
     plan: StepPlan, batches: Iterable[Batch], stepper: Callable[[], None], interrupt: Interrupt
 ) -> tuple[int, float]:
@@ -218,6 +230,7 @@ def _stop_non_finite(
     epoch: int,
     batch: int,
     n_batches: int,
+    what: str = "the loss",
 ) -> None:
     healthy_epoch = epoch
     if healthy is not None:  # always, once an epoch has started
@@ -225,7 +238,7 @@ def _stop_non_finite(
         network.parameters[...] = parameters
         network.optimizer.load_state_dict(optimizer_state)
     raise NonFiniteLossError(
-        f"training stopped: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
+        f"training stopped: {what} became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
         f"{n_batches}. The parameters were reset to their last healthy values, those at the "
         f"start of epoch {healthy_epoch + 1}. A smaller learning rate, standardised inputs or a "
         "different initialisation usually help."
@@ -256,13 +269,18 @@ class _Trainer:
         self.full_batch = bool(getattr(network.optimizer, "full_batch", False))
         if self.full_batch:
             check_full_batch(network.optimizer.name, early_stopping, checkpoint, resume)
+            if network.backend == "numba":
+                raise ValueError(
+                    f"backend='numba' cannot train this run: {network.optimizer.name} "
+                    "minimises the full batch with NumPy; backend='auto' trains it with NumPy"
+                )
         epochs = check_int(epochs, "epochs", minimum=1)
         batch_size = check_int(batch_size, "batch_size", minimum=1, allow_none=True)
         shuffle = check_bool(shuffle, "shuffle")
         if isinstance(verbose, bool):
             verbose = int(verbose)
         verbose = check_int(verbose, "verbose", minimum=0)
-        data = network.prepare(x, y, sample_weight)
+        data = _without_weightless(network.prepare(x, y, sample_weight))
         self.validation = _check_validation_data(network, validation_data, data.task)
         self.callbacks = _check_callbacks(callbacks, early_stopping)
         if early_stopping is not None and early_stopping.monitor.startswith("val_"):
@@ -356,6 +374,7 @@ class _Trainer:
         network, data = self.network, self.data
         network.task = data.task
         if self.full_batch:
+            network.training_path = "numpy"
             return minimize(network, data, self.validation, self.callbacks, self.verbose)
         self._arrange_data()
         first_epoch = network.history.epochs
@@ -603,6 +622,13 @@ class _Trainer:
         if not math.isfinite(total):  # finite losses whose sum overflows
             where = max(done - 1, first) // self.batch
             _stop_non_finite(self.network, self.healthy, total, epoch, where, self.n_batches)
+        parameters = self.network.parameters
+        if not np.isfinite(parameters).all():  # a last step that overflowed the parameters
+            value = float(parameters[np.argmin(np.isfinite(parameters))])
+            where = max(done - 1, first) // self.batch
+            _stop_non_finite(
+                self.network, self.healthy, value, epoch, where, self.n_batches, "a parameter"
+            )
         return total
 
     def _end_epoch(
