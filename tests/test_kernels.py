@@ -792,35 +792,31 @@ def test_settings_changed_after_construction_are_followed_as_numpy_follows_them(
         _assert_same(compiled, reference, 1e-12)
 
 
-def test_numba_installed_without_a_dependency_warns_naming_it(monkeypatch):
-    # numba itself is there, but a module it imports is not: a broken installation, said once
+def _import_of_numba_fails_on(monkeypatch, missing: str) -> None:
+    """From now on ``import numba`` raises ModuleNotFoundError for the module ``missing``, and
+    the kernels have not looked for numba yet."""
     import builtins
 
     real_import = builtins.__import__
 
-    def missing_dependency(name, *args, **kwargs):
+    def fails(name, *args, **kwargs):
         if name == "numba":
-            raise ModuleNotFoundError("No module named 'llvmlite'", name="llvmlite")
+            raise ModuleNotFoundError(f"No module named '{missing}'", name=missing)
         return real_import(name, *args, **kwargs)
 
     _fresh_status(monkeypatch)
-    monkeypatch.setattr(builtins, "__import__", missing_dependency)
+    monkeypatch.setattr(builtins, "__import__", fails)
+
+
+def test_numba_installed_without_a_dependency_warns_naming_it(monkeypatch):
+    # numba itself is there, but a module it imports is not: a broken installation, said once
+    _import_of_numba_fails_on(monkeypatch, "llvmlite")
     with pytest.warns(RuntimeWarning, match="numba failed to import: ModuleNotFoundError: .*llvm"):
         assert "llvmlite" in kernels.unavailable()
 
 
 def test_numba_not_installed_is_said_without_a_warning(monkeypatch, recwarn):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def not_installed(name, *args, **kwargs):
-        if name == "numba":
-            raise ModuleNotFoundError("No module named 'numba'", name="numba")
-        return real_import(name, *args, **kwargs)
-
-    _fresh_status(monkeypatch)
-    monkeypatch.setattr(builtins, "__import__", not_installed)
+    _import_of_numba_fails_on(monkeypatch, "numba")
     x, y = _data("classification", "mse")
     network = gn.NeuralNetwork.from_sizes([3, 4, 2], random_state=0)
     network.train(x, y, epochs=1, batch_size=1)
